@@ -10,41 +10,8 @@ from typing import Any
 
 import click
 
-from tracker import TrackerError, __version__, settings
-
-
-def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--db FILE``, defaulting to the ``db`` setting (``TRACKER_DB`` or ``tracker.db``)."""
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False), default=None,
-        help="SQLite store (default: $TRACKER_DB or tracker.db).",
-    )(func)
-
-
-def model_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--model", "model_name", default=None,
-        help="Embedding model: minilm (default), e5 (multilingual) or hashing (no model, for trials).",
-    )(func)
-
-
-def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn TrackerError into ``Error: <message>`` and exit 1, without a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except TrackerError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
-
-
-def open_store(db_path: str | None, *, create: bool = True):  # noqa: ANN201
-    from tracker.db import open_db
-
-    return open_db(settings.get("db", db_path), create=create)
+from tracker import __version__, settings
+from tracker.cli_common import db_option, friendly_errors, model_option, open_store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,6 +127,157 @@ def ingest(db_path: str | None, paths: tuple[str, ...], mapping: str | None, fmt
         sys.exit(1)
 
 
+def _bar(desc: str, unit: str):  # noqa: ANN202
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)
+
+
+def run_stages(db, embedder, *, stages: tuple[str, ...] = ("claims", "embed", "narratives", "stance"),  # noqa: ANN001
+               rebuild: bool = False) -> None:
+    """Run pipeline stages in order, printing one summary line each."""
+    from tracker.pipeline import run_claims, run_embed
+
+    if "claims" in stages:
+        with _bar("claims", " articles") as bar:
+            click.echo(run_claims(db, progress=bar.update).summary())
+    if "embed" in stages:
+        with _bar("embed", " claims") as bar:
+            click.echo(run_embed(db, embedder, batch_size=int(settings.get("batch_size")),
+                                 progress=bar.update).summary())
+    if "narratives" in stages:
+        from tracker.narratives import run_narratives
+
+        counts = run_narratives(db, embedder, rebuild=rebuild)
+        click.echo("narratives: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if "stance" in stages:
+        from tracker.stance import run_stance
+
+        counts = run_stance(db, embedder)
+        click.echo("stance: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _embedder(model_name: str | None):  # noqa: ANN202
+    from tracker.embed import get_embedder
+
+    return get_embedder(settings.get("embedding_model", model_name))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@db_option
+@ingest_options
+@model_option
+@friendly_errors
+def update(db_path: str | None, paths: tuple[str, ...], mapping: str | None, fmt: str | None,
+           source: str | None, country: str | None, sources_file: str | None, strict: bool,
+           model_name: str | None) -> None:
+    """Ingest PATHS (if any), then run every stage on what is new: claims, embeddings, narratives, stance.
+
+    A second run with no new input does no work. Exit code 1 if any input record was rejected (everything
+    else is still processed).
+
+    \b
+    Example:
+        tracker update datasets/cpec/corpus --sources datasets/cpec/sources.csv --db cpec.db
+        tracker update --db cpec.db
+    """
+    db = open_store(db_path)
+    rejected = 0
+    if paths or sources_file:
+        report = run_ingest(db, paths, mapping, fmt, source, country, sources_file, strict)
+        click.echo("ingest: " + report.summary())
+        rejected = report.rejected
+    run_stages(db, _embedder(model_name))
+    if rejected:
+        sys.exit(1)
+
+
+@cli.command()
+@db_option
+@friendly_errors
+def claims(db_path: str | None) -> None:
+    """Extract claims from articles not processed yet: sentences, offsets, claimant, attribution, check-worthiness.
+
+    \b
+    Example:
+        tracker claims --db cpec.db
+    """
+    run_stages(open_store(db_path, create=False), None, stages=("claims",))
+
+
+@cli.command()
+@db_option
+@model_option
+@friendly_errors
+def embed(db_path: str | None, model_name: str | None) -> None:
+    """Embed claims that have no vector for the model yet (vectors are keyed by text hash and model).
+
+    \b
+    Example:
+        tracker embed --db cpec.db
+        tracker embed --model e5 --db cpec.db
+    """
+    run_stages(open_store(db_path, create=False), _embedder(model_name), stages=("embed",))
+
+
+@cli.command()
+@db_option
+@model_option
+@click.option("--rebuild", is_flag=True, help="Re-cluster every claim; ids stay stable, reviewer decisions kept.")
+@friendly_errors
+def narratives(db_path: str | None, model_name: str | None, rebuild: bool) -> None:
+    """Cluster new claims into narratives (incrementally), or re-cluster all with --rebuild.
+
+    \b
+    Example:
+        tracker narratives --db cpec.db
+        tracker narratives --rebuild --db cpec.db
+    """
+    run_stages(open_store(db_path, create=False), _embedder(model_name), stages=("narratives",),
+               rebuild=rebuild)
+
+
+@cli.command()
+@click.argument("text")
+@click.option("-k", "--k", "k", default=10, show_default=True, help="How many claims to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@db_option
+@model_option
+@friendly_errors
+def search(text: str, k: int, fmt: str, db_path: str | None, model_name: str | None) -> None:
+    """Find the stored claims (and narratives) closest to TEXT, with scores and provenance.
+
+    \b
+    Example:
+        tracker search "CPEC is a debt trap for Pakistan" --k 5 --db cpec.db
+    """
+    from dataclasses import asdict
+
+    from tracker.search import search as search_claims, search_narratives
+
+    db = open_store(db_path, create=False)
+    embedder = _embedder(model_name)
+    hits = search_claims(db, text, k=k, embedder=embedder)
+    stories = search_narratives(db, text, k=min(k, 5), embedder=embedder)
+    if fmt == "json":
+        click.echo(json.dumps({"claims": [asdict(h) for h in hits], "narratives": [asdict(n) for n in stories]},
+                              ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no claims stored yet (run 'tracker update' first)")
+    for hit in hits:
+        where = " · ".join(x for x in (hit.source, hit.published, hit.title) if x)
+        narrative = f"  [narrative {hit.narrative_id}: {hit.narrative_label}" + (
+            f", verdict {hit.verdict}]" if hit.verdict else "]") if hit.narrative_id else ""
+        click.echo(f"{hit.similarity:.3f}  #{hit.claim_id}  {hit.text}\n       {where}{narrative}")
+    if stories:
+        click.echo("\nnarratives:")
+        for story in stories:
+            verdict = f", verdict {story.verdict}" if story.verdict else ""
+            click.echo(f"{story.score:.3f}  #{story.narrative_id}  {story.label} ({story.size} claims{verdict})")
+
+
 @cli.command("eval")
 @click.argument("task", type=click.Choice(["clusters", "target-stance", "claim-stance", "match", "checkworthy"]))
 @click.argument("file", type=click.Path(dir_okay=False))
@@ -197,6 +315,17 @@ def eval_command(task: str, file: str, corpus: str | None, train: str | None, pr
         click.echo(evaluate.format_table(task, metrics))
     else:
         click.echo(json.dumps(metrics, ensure_ascii=False))
+
+
+def _register() -> None:
+    from tracker.cli_dashboard import dashboard_command, review_group
+    from tracker.cli_stance import stance_group, targets_group
+
+    for command in (dashboard_command, review_group, stance_group, targets_group):
+        cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:  # pragma: no cover

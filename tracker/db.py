@@ -83,7 +83,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             language TEXT,                  -- ISO 639-1 code detected from the text (or given)
             author TEXT,
             text TEXT NOT NULL,
-            content_hash TEXT NOT NULL UNIQUE,  -- sha256 of the normalised text: an exact re-ingest is skipped
+            content_hash TEXT NOT NULL UNIQUE,  -- sha256 of outlet name + normalised text: exact re-ingest skipped
             duplicate_of INTEGER REFERENCES articles(id),  -- first stored near-identical copy, if any
             duplicate_similarity REAL,      -- estimated Jaccard similarity to duplicate_of
             external_id TEXT,               -- id given by the input (JSON/CSV id column), if any
@@ -273,6 +273,21 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             value BLOB
         );
         """
+    )
+
+
+@migrations()
+def m002_claim_clusters(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- The clusterer's own cluster id for every claim it has seen (its state lives in meta
+        -- 'narratives.state'); narrative_claims says which narrative each cluster is shown as.
+        CREATE TABLE claim_clusters (
+            claim_id INTEGER PRIMARY KEY REFERENCES claims(id),
+            cluster_id INTEGER NOT NULL
+        );
+        """,
     )
 
 

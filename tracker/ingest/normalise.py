@@ -109,8 +109,20 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> str | None:
         date = value
     elif hasattr(value, "tm_year"):  # time.struct_time from feedparser
         date = dt.date(value.tm_year, value.tm_mon, value.tm_mday)
-    elif isinstance(value, int | float) or (isinstance(value, str) and re.fullmatch(r"\d{9,11}", value.strip())):
-        date = dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc).date()
+    elif isinstance(value, int) and not isinstance(value, bool) and 19000101 <= value <= 29991231:
+        date = _parse_date_string(str(value))  # 20240222 from a spreadsheet: YYYYMMDD, not epoch seconds
+    elif (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and re.fullmatch(r"\d{9,13}", value.strip())
+    ):  # epoch seconds or milliseconds (``true`` is no date, not 1970-01-01)
+        seconds = float(value)
+        if abs(seconds) >= 1e11:  # epoch milliseconds (JavaScript, Java exports): 1e11 s is the year 5138
+            seconds /= 1000
+        try:
+            date = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).date()
+        except (ValueError, OverflowError, OSError) as exc:  # far outside what the platform can represent
+            raise DateProblem(
+                f"absurd date {str(value).strip()!r} (outside {EARLIEST.isoformat()}..today)"
+            ) from exc
     else:
         date = _parse_date_string(str(value).strip())
     if date < EARLIEST or date > today + dt.timedelta(days=1):
