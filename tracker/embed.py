@@ -28,6 +28,8 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    #: ISO 639-1 codes the model represents well; ``None`` means any language.
+    languages: frozenset[str] | None
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
@@ -44,6 +46,7 @@ class MiniLMEmbedder:
 
     name = "all-MiniLM-L6-v2"
     dim = 384
+    languages: frozenset[str] | None = frozenset({"en"})
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
@@ -78,6 +81,7 @@ class E5Embedder:
 
     name = "multilingual-e5-small-q4"
     dim = 384
+    languages: frozenset[str] | None = None
 
     def __init__(self) -> None:
         self._model = None
@@ -110,6 +114,7 @@ class HashingEmbedder:
     """
 
     name = "hashing"
+    languages: frozenset[str] | None = None
 
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim

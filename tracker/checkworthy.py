@@ -1,0 +1,95 @@
+"""Check-worthiness: how much a sentence is a factual, checkable claim (numbers, events, causal statements)
+rather than opinion, filler or procedure.
+
+:class:`CheckworthyModel` is a logistic regression over word n-grams and a few lexical cues (numbers, named
+entities, hedges, first person, questions). The shipped model is fitted on the project's own labelled set
+(``datasets/cpec/stance/checkworthy_train.jsonl``); ``tracker eval checkworthy --train FILE`` fits on FILE.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+_NUMBER = re.compile(r"\d")
+_PERCENT = re.compile(r"\d\s*(%|percent|per cent)", re.IGNORECASE)
+_MONEY = re.compile(r"(\$|rs\.?|usd|billion|million|bn\b|mn\b|trillion|crore|lakh)", re.IGNORECASE)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
+_FIRST_PERSON = re.compile(r"\b(i|we|me|us|my|our)\b", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(think|believe|feel|hope|maybe|perhaps|should|must|would like|wonderful|great|"
+                    r"thank|welcome|good evening|good morning|applause|laughter)\b", re.IGNORECASE)
+_FACT_VERB = re.compile(r"\b(increased|decreased|rose|fell|doubled|cut|raised|created|lost|killed|signed|"
+                        r"built|spent|cost|owes|owed|borrowed|voted|passed|reported|recorded|percent|"
+                        r"jobs|debt|tax|loan|deficit|attack)\b", re.IGNORECASE)
+
+
+def cue_features(texts: list[str]) -> np.ndarray:
+    """Hand-made cues of checkable content, one row per text."""
+    rows = []
+    for text in texts:
+        words = max(len(text.split()), 1)
+        rows.append([
+            float(bool(_NUMBER.search(text))),
+            float(bool(_PERCENT.search(text))),
+            float(bool(_MONEY.search(text))),
+            min(len(_CAPITALISED.findall(text)) / 5.0, 1.0),
+            float(bool(_FIRST_PERSON.search(text))),
+            float(bool(_HEDGE.search(text))),
+            min(len(_FACT_VERB.findall(text)) / 3.0, 1.0),
+            float(text.strip().endswith("?")),
+            min(words / 40.0, 1.0),
+            float(words < 6),
+        ])
+    return np.asarray(rows, dtype=np.float64)
+
+
+class CheckworthyModel:
+    """Logistic regression on word uni/bigrams plus lexical cues; ``score`` returns P(check-worthy)."""
+
+    def __init__(self, C: float = 1.0, max_features: int = 50000, random_state: int = 0) -> None:
+        self.C = C
+        self.max_features = max_features
+        self.random_state = random_state
+
+    def _features(self, texts: list[str]) -> sparse.csr_matrix:
+        return sparse.hstack([self.vectorizer_.transform(texts), sparse.csr_matrix(cue_features(texts) * 3.0)],
+                             format="csr")
+
+    def fit(self, texts: list[str], labels: list[int]) -> CheckworthyModel:
+        self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True,
+                                           max_features=self.max_features)
+        self.vectorizer_.fit(texts)
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced",
+                                              random_state=self.random_state)
+        self.classifier_.fit(self._features(texts), np.asarray(labels, dtype=int))
+        return self
+
+    def score(self, texts: list[str]) -> list[float]:
+        if not texts:
+            return []
+        return [float(p) for p in self.classifier_.predict_proba(self._features(texts))[:, 1]]
+
+
+def read_labelled(path: str | Path) -> tuple[list[str], list[int]]:
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                texts.append(record["text"])
+                labels.append(int(record["label"]))
+    return texts, labels
+
+
+def default_model() -> CheckworthyModel:
+    """The shipped model: fitted on the project's own labelled set."""
+    from tracker.resources import dataset_path
+
+    texts, labels = read_labelled(dataset_path("cpec", "stance", "checkworthy_train.jsonl"))
+    return CheckworthyModel().fit(texts, labels)
