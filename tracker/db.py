@@ -291,6 +291,11 @@ def m002_claim_clusters(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_dashboard_indexes(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE INDEX IF NOT EXISTS idx_narrative_stances_narrative ON narrative_stances(narrative_id, label)")
+
+
 def now() -> str:
     """Current UTC time as an ISO string (seconds)."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

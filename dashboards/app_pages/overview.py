@@ -1,0 +1,53 @@
+"""Overview: what the store holds, articles per week, narratives rising fastest, stance toward the default target.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages._common import bar_chart, default_target, downloads, flash, query, stance_chart
+from tracker import TrackerError
+
+st.title("Overview")
+flash()
+info = query("overview")
+cols = st.columns(5)
+cols[0].metric("Articles", f"{info['articles']:,}", help=f"{info['near_duplicates']:,} near-duplicates linked")
+cols[1].metric("Outlets", f"{info['outlets']:,}")
+cols[2].metric("Claims", f"{info['claims']:,}")
+cols[3].metric("Narratives", f"{info['narratives']:,}")
+cols[4].metric("Years", f"{(info['first'] or '?')[:4]}–{(info['last'] or '?')[:4]}",
+               help=f"articles dated {info['first'] or '?'} to {info['last'] or '?'}")
+
+st.subheader("Articles per week")
+weekly = query("articles_per_week")
+if weekly.empty:
+    st.info("No dated articles yet.")
+else:
+    bar_chart(weekly, "week", "articles")
+
+st.subheader("Narratives rising fastest")
+weeks = st.slider("Recent window (weeks of data)", 2, 52, 12, key="overview_weeks",
+                  help="Growth = weekly claim rate in the last N weeks of data vs the narrative's rate before "
+                       "(add-one smoothed).")
+rising = query("rising_narratives", weeks=weeks, limit=10)
+if rising.empty:
+    st.info("No narrative has claims in that window.")
+else:
+    st.dataframe(rising, hide_index=True, width="stretch",
+                 column_config={"growth": st.column_config.NumberColumn(format="%.2f×")})
+
+target = default_target()
+st.subheader(f"Stance toward {target} over time")
+try:
+    timeline = query("stance_timeline", target=target, freq="M", subject="article")
+except TrackerError as exc:  # an unknown target is a configuration matter, not a crash
+    st.info(f"No stance data for {target!r} ({exc}).")
+else:
+    if timeline.empty:
+        st.info(f"No stance toward {target} has been measured yet.")
+    else:
+        st.caption("Monthly share of articles in favor / against, with Wilson 95% intervals; bigger points = "
+                   "more articles, wide bands = few articles.")
+        stance_chart(timeline)
+        downloads(timeline, f"stance-{target}-monthly", key="overview_stance")

@@ -1,0 +1,67 @@
+"""Stance over time: shares toward a target per week or month, by outlet, country or narrative, with intervals."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages._common import default_target, downloads, flash, query, stance_chart
+from tracker import TrackerError
+
+st.title("Stance over time")
+flash()
+targets = query("targets")
+if not targets:
+    st.info("No stance targets yet: run `tracker stance` first.")
+    st.stop()
+c1, c2, c3, c4 = st.columns(4)
+target = c1.selectbox("Target", targets, key="st_target",
+                      index=targets.index(default_target()) if default_target() in targets else 0)
+freq = c2.radio("Period", ["M", "W"], key="st_freq", horizontal=True,
+                format_func=lambda f: {"M": "month", "W": "week"}[f])
+by_label = c3.selectbox("Group by", ["none", "source", "country", "narrative"], key="st_by")
+subject = c4.radio("Count", ["article", "claim"], key="st_subject", horizontal=True)
+dedupe = st.checkbox("Count syndicated copies (near-duplicates) once", key="st_dedupe")
+by = None if by_label == "none" else by_label
+top = None
+if by == "narrative":
+    top_n = st.slider("Biggest narratives", 2, 50, 10, key="st_top")
+    top = [i for i, _ in query("narrative_choices")[:top_n]]
+try:
+    timeline = query("stance_timeline", target=target, by=by, freq=freq, subject=subject, dedupe=dedupe,
+                     narratives=top)
+except TrackerError as exc:
+    st.error(str(exc))
+    st.stop()
+events = query("narrative_events", limit=5)
+if timeline.empty:
+    st.info(f"No stance toward {target} recorded for {subject}s.")
+else:
+    groups = sorted(timeline["group"].unique())
+    if by is not None and len(groups) > 6:
+        top = timeline.groupby("group")["n"].sum().sort_values(ascending=False).index[:6].tolist()
+        picked = st.multiselect("Groups shown", groups, default=top, key="st_groups")
+        shown = timeline[timeline["group"].isin(picked)]
+    else:
+        shown = timeline
+    st.caption("Lines: share in favor / against; bands: Wilson 95% intervals (wide where few items); point size: "
+               "n. Dashed rules: first appearance of the five biggest narratives.")
+    if not shown.empty:
+        stance_chart(shown, events, height=360)
+    with st.expander("Table"):
+        st.dataframe(shown, hide_index=True)
+    downloads(shown, f"stance-{target}-{freq}-{by_label}", key="st_table")
+
+st.subheader("Compare two outlets")
+names = query("source_names")
+if len(names) >= 2:
+    a, b = st.columns(2)
+    first = a.selectbox("Outlet A", names, index=0, key="st_cmp_a")
+    second = b.selectbox("Outlet B", names, index=1, key="st_cmp_b")
+    for i, (column, name) in enumerate(((a, first), (b, second))):
+        data = query("stance_timeline", target=target, freq=freq, subject=subject, sources=[name])
+        with column:
+            if data.empty:
+                st.info(f"No stance data for {name}.")
+            else:
+                stance_chart(data, events, height=260, key=f"st_cmp_chart_{i}")
+                st.caption(f"{name}: {int(data['n'].sum())} {subject}s")

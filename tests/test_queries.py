@@ -1,0 +1,108 @@
+"""Tests for tracker.queries on the sample store."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sample_store import make_sample_store
+
+from tracker import queries
+from tracker.queries import QueryError, stance_timeline, wilson
+
+
+@pytest.fixture(scope="module")
+def db():
+    return make_sample_store()
+
+
+def test_store_status(db):
+    status = queries.store_status(db)
+    assert status["articles"] == 61 and status["sources"] == 8 and status["near_duplicates"] == 1
+    assert status["first"] <= status["last"]
+    assert status["claims"] == status["embedded"] > 0
+    assert status["narratives_active"] == 5
+    assert set(status) >= {"clustered_claims", "stances", "reviews"}
+
+
+def test_wilson_matches_known_values():
+    lo, hi = wilson(5, 10)
+    assert math.isclose(float(lo), 0.2366, abs_tol=1e-3) and math.isclose(float(hi), 0.7634, abs_tol=1e-3)
+    lo, hi = wilson(np.array([0, 3]), np.array([0, 3]))
+    assert np.isnan(lo[0]) and np.isnan(hi[0]) and hi[1] == 1.0 and lo[1] < 0.5
+
+
+def test_stance_timeline_columns_and_totals(db):
+    frame = stance_timeline(db, "CPEC", freq="M")
+    assert list(frame.columns) == queries.TIMELINE_COLUMNS
+    assert frame["n"].sum() == 61  # every dated article has a stance
+    assert (frame["favor_lo"] <= frame["favor_share"]).all() and (frame["favor_share"] <= frame["favor_hi"]).all()
+    assert all(p.endswith("-01") for p in frame["period"])
+    assert stance_timeline(db, "CPEC", freq="M", dedupe=True)["n"].sum() == 60
+
+
+def test_stance_timeline_weeks_start_monday_and_groups(db):
+    import datetime as dt
+
+    weekly = stance_timeline(db, "CPEC", freq="W", subject="claim", by="country")
+    assert {dt.date.fromisoformat(p).weekday() for p in weekly["period"]} == {0}
+    assert set(weekly["group"]) == {"PK", "CN", "IN", "GB", "US"}
+    by_source = stance_timeline(db, "CPEC", by="source", sources=["Karachi Ledger", 1])
+    assert set(by_source["group"]) == {"Karachi Ledger", "Islamabad Daily Star"}
+    by_narrative = stance_timeline(db, "CPEC", by="narrative", subject="claim")
+    assert by_narrative["group"].str.startswith("#").all()
+
+
+def test_stance_timeline_errors(db):
+    with pytest.raises(QueryError):
+        stance_timeline(db, "Nope")
+    with pytest.raises(QueryError):
+        stance_timeline(db, freq="D")
+    with pytest.raises(QueryError):
+        stance_timeline(db, by="colour")
+    assert stance_timeline(db, "Gwadar").empty
+
+
+def test_narratives_table_and_rising(db):
+    table = queries.narratives_table(db, weeks=26)
+    assert len(table) == 5
+    assert {"growth", "stance_mix", "verdict", "review_status", "n_sources"} <= set(table.columns)
+    assert table.loc[table["id"] == 1, "verdict"].item() == "misleading"
+    rising = queries.rising_narratives(db, weeks=26)
+    assert rising.iloc[0]["id"] == 3  # the Gwadar narrative dominates the last weeks of data
+    assert (rising["recent"] > 0).all()
+
+
+def test_narrative_detail_queries(db):
+    info = queries.narrative(db, 1)
+    assert info["keywords"] == ["debt", "loans", "trap"] and "centroid" not in info
+    claims = queries.narrative_claims(db, 1)
+    assert len(claims) == info["size"]
+    for _, row in claims.iterrows():
+        ctx = queries.claim_context(db, int(row["claim_id"]))
+        assert ctx["text"][ctx["start"]:ctx["end"]] == row["text"]
+    reps = queries.representative_claims(db, 1)
+    assert reps.iloc[0]["claim_id"] == info["central_claim_id"]
+    assert queries.narrative_volume(db, 1)["claims"].sum() == info["size"]
+    related = queries.related_narratives(db, 1, k=3)
+    assert len(related) == 3 and 1 not in set(related["id"])
+    assert (np.diff(related["similarity"].to_numpy()) <= 0).all()
+    history = queries.narrative_history(db, 1)
+    assert set(history["log"]) == {"history", "review"}
+    assert queries.narrative(db, 999) is None
+
+
+def test_sources_queries(db):
+    table = queries.sources_table(db)
+    assert len(table) == 8 and table["first_to_carry"].sum() == 5
+    full = queries.sources_table(db, with_narratives=True)
+    assert (full["claims"] == table["claims"]).all()
+    assert queries.source_narrative_count(db, 1) == full.loc[full["id"] == 1, "narratives"].item() == 5
+    assert queries.source_volume(db, 1)["articles"].sum() == table.loc[table["id"] == 1, "articles"].item()
+    carried = queries.source_narratives(db, 1)
+    assert carried["first_to_carry"].sum() == table.loc[table["id"] == 1, "first_to_carry"].item()
+    assert queries.narrative_events(db, limit=2)["size"].is_monotonic_decreasing
+    assert queries.targets(db) == ["CPEC", "Gwadar"]
+    assert queries.articles_per_week(db)["articles"].sum() == 61
+    assert queries.narrative_choices(db, with_verdict=True) == [(1, "CPEC is a debt trap for Pakistan")]
