@@ -33,6 +33,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _END = (".", "!", "۔", "。", "！", '"', "”", "’", "'", ")", "؟")
 
 
+_CJK_BREAK = re.compile(r"(?<=[。！？])(?=\S)")
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
@@ -53,6 +56,8 @@ def sentence_spans(text: str, language: str | None = "en") -> list[Span]:
             pieces = list(segment(lang, chunk))
         except Exception:  # noqa: BLE001 - unknown language code: fall back to English rules
             pieces = list(segment("en", chunk))
+        # sentencex keeps "。" followed by a digit inside one sentence ("…4000人。26岁的…"): split there too
+        pieces = [part for piece in pieces for part in _CJK_BREAK.split(piece) if part]
         for piece in pieces:
             found = chunk.find(piece, position)
             if found < 0:  # the segmenter normalised something: fall back to the stripped piece
@@ -82,7 +87,7 @@ def is_claim_sentence(sentence: str) -> bool:
     words = len(_WORD.findall(stripped))
     if cjk:
         return cjk >= 8
-    if words < 5:
+    if words < 4:
         return False
     if not stripped.endswith(_END):  # a heading or a cut-off line: only long ones carry claims
         return words >= 10
@@ -107,7 +112,11 @@ _REPORT_VERBS = (
     r"describes|called|calls|termed|terms|highlighted|stressed|underscored|reiterated|emphasi[sz]ed|"
     r"expressed|acknowledged|admitted|announced|vowed|pledged|assured|wrote|writes|observed|pointed out|"
     r"complained|complain|complains|fear|fears|feared|predicted|predicts|estimated|estimates|"
-    r"quoted|commended|praised|criticised|criticized|urged|demanded|questioned"
+    r"quoted|commended|praised|criticised|criticized|urged|demanded|questioned|insist|maintain|cautioned|"
+    r"cautions|pointed to|points to|objected|objects|agreed|committed|explained|explains|confirmed|confirms|"
+    r"revealed|disclosed|conceded|concedes|recalled|remarked|responded|replied|blamed|blames|hailed|lauded|"
+    r"welcomed|condemned|believed|hoped|hopes|projected|projects|argued|alleging|claiming|saying|urging|"
+    r"warning|arguing|insisting|noting|adding|writing|according to"
 )
 _REPORT = re.compile(rf"\b({_REPORT_VERBS})\b", re.IGNORECASE)
 _REPORT_OTHER = re.compile(r"(表示|称|指出|强调|认为|说|據|据|کہا|بتایا|کے مطابق|کا کہنا|نے کہا)")
@@ -180,6 +189,8 @@ def claimant_and_attribution(sentence: str, previous: str | None = None) -> tupl
         match = _ACCORDING.search(sentence)
         if match:
             who = _clean_claimant(match.group(1))
+    if who is None:
+        who = _subject_before_verb(sentence, previous)
     refutes = bool(_REFUTE.search(sentence) or _REFUTE_OTHER.search(sentence))
     if refutes:
         return who or OUTLET, "refute"
@@ -189,6 +200,36 @@ def claimant_and_attribution(sentence: str, previous: str | None = None) -> tupl
     if reported:
         return who or "unnamed source", "report"
     return OUTLET, "assert"
+
+
+_CLAUSE = re.compile(r"[,;:\"“”()–—-]")
+_DETERMINER_ONLY = {"", "the", "a", "an", "it", "this", "that", "which", "who", "there"}
+
+
+def _subject_before_verb(sentence: str, previous: str | None) -> str | None:
+    """The noun phrase right before the first reporting verb ("Interior ministry officials said ...",
+    "..., a senior Indian official said on Saturday"), skipping "who ..." clauses; ``None`` if there is none."""
+    match = _REPORT.search(sentence)
+    if match is None:
+        return None
+    segments = [seg.strip() for seg in _CLAUSE.split(sentence[: match.start()])]
+    while segments and (not segments[-1] or segments[-1].split()[0].lower() in {"who", "which", "whose"}):
+        segments.pop()  # "Army chief General X, who attended the ceremony, said" -> the phrase before "who"
+    if not segments:
+        return None
+    words = segments[-1].split()
+    if len(words) > 8 or any(w.lower() in {"that", "if", "because", "when", "while"} for w in words):
+        return None
+    candidate = " ".join(words)
+    for lead in ("and ", "but ", "also ", "meanwhile "):
+        if candidate.lower().startswith(lead):
+            candidate = candidate[len(lead):]
+    candidate = re.sub(r"\s+(?:has|have|had|also|further|repeatedly|again|previously|once)$", "", candidate)
+    if candidate.lower() in _DETERMINER_ONLY:
+        return None
+    if candidate.lower() in _PRONOUNS:
+        return previous or candidate.lower()
+    return candidate
 
 
 # --- extraction -------------------------------------------------------------------------------------------------
@@ -218,7 +259,7 @@ def extract_claims(
     previous: str | None = None
     for (idx, span), sentence, value in zip(candidates, sentences, scores):
         claimant, attribution = claimant_and_attribution(sentence, previous)
-        if claimant not in (OUTLET, "unnamed source") and claimant[:1].isupper():
+        if claimant not in (OUTLET, "unnamed source") and claimant.lower() not in _PRONOUNS:
             previous = claimant
         claims.append(Claim(article_id=article_id, idx=idx, start=span.start, end=span.end, text=sentence,
                             claimant=claimant, attribution=attribution, checkworthy=float(value)))

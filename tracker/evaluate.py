@@ -121,9 +121,10 @@ def eval_match(records: list[dict[str, Any]], corpus: list[dict[str, Any]], embe
     db = open_db(":memory:")
     claim_to_item = store_whole_texts(db, corpus, embedder)
     ranked_all = []
-    for record in records:
+    query_vectors = embedder.encode([str(r["text"]) for r in records])
+    for record, vector in zip(records, query_vectors):
         ranked: list[str] = []
-        for claim_id, _, _ in rank_claims(db, record["text"], embedder):
+        for claim_id, _, _ in rank_claims(db, record["text"], embedder, query_vector=vector):
             item = claim_to_item[claim_id]
             if item not in ranked:
                 ranked.append(item)
@@ -208,6 +209,11 @@ def run(task: str, path: str, *, corpus: str | None = None, train: str | None = 
     if train_records:
         _check_labels(task, train_records, train or "")
     embedder = embedder or get_embedder(settings.get("embedding_model"))
+    if settings.get("eval_cache"):
+        from tracker.db import open_db
+        from tracker.pipeline import CachedEmbedder
+
+        embedder = CachedEmbedder(open_db(settings.get("eval_cache")), embedder)
     if task == "checkworthy":
         return eval_checkworthy(records, train_records)
     if task == "match":

@@ -108,6 +108,7 @@ class CachedEmbedder:
         self.base = base
         self.name = base.name
         self.dim = base.dim
+        self.languages = getattr(base, "languages", None)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         hashes = [store.content_hash(t) for t in texts]

@@ -84,15 +84,17 @@ def fts_query(text: str) -> str | None:
 
 
 def rank_claims(db: sqlite_utils.Database, query: str, embedder: Embedder, *, pool: int = POOL,
-                vector_weight: float = VECTOR_WEIGHT, text_weight: float = TEXT_WEIGHT) -> list[
-    tuple[int, float, float]
-]:
-    """Claim ids ranked for ``query``: ``(claim_id, fused score, cosine similarity)``, best first."""
+                vector_weight: float = VECTOR_WEIGHT, text_weight: float = TEXT_WEIGHT,
+                query_vector: np.ndarray | None = None) -> list[tuple[int, float, float]]:
+    """Claim ids ranked for ``query``: ``(claim_id, fused score, cosine similarity)``, best first.
+
+    ``query_vector`` may be given when the caller embedded many queries in one batch.
+    """
     ids, vectors = _cache.get(db, embedder.name)
     fused: dict[int, float] = {}
     cosine: dict[int, float] = {}
     if len(ids):
-        q = embedder.encode([query])[0]
+        q = embedder.encode([query])[0] if query_vector is None else query_vector
         sims = vectors @ q
         top = np.argsort(-sims)[:pool]
         for rank, i in enumerate(top):

@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch_timeout", 20.0, "Seconds to wait for a URL before giving up."),
     Setting("cluster_threshold", 0.5, "Similarity a claim needs to join a narrative (see tracker.cluster)."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),
+    Setting("eval_cache", "", "SQLite file where 'tracker eval' keeps embeddings between runs, so repeated "
+            "evaluations embed each text once (empty: no cache)."),
     Setting("organisation", "", "Organisation named as author of exported ClaimReview verdicts (default: the "
             "reviewer who gave the verdict)."),
 )

@@ -1,0 +1,177 @@
+"""``tracker stance ...`` and ``tracker targets ...``: thin click wrappers over tracker.stance and tracker.queries."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from tracker import TrackerError, settings
+from tracker.cli_common import db_option, friendly_errors, model_option, open_store
+
+
+@click.group("stance", invoke_without_command=True)
+@db_option
+@model_option
+@click.option("--recompute", is_flag=True, help="Predict again for every claim (e.g. after 'stance train').")
+@click.pass_context
+@friendly_errors
+def stance_group(ctx: click.Context, db_path: str | None, model_name: str | None, recompute: bool) -> None:
+    """Stance toward targets (favor/against/none) and toward narratives; with no subcommand, run the stage.
+
+    \b
+    Example:
+        tracker stance --db cpec.db
+        tracker stance train --target CPEC --db cpec.db
+        tracker stance timeline --target CPEC --by source --freq M --db cpec.db
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from tracker.embed import get_embedder
+    from tracker.stance import run_stance
+
+    db = open_store(db_path, create=False)
+    counts = run_stance(db, get_embedder(settings.get("embedding_model", model_name)), recompute=recompute)
+    click.echo("stance: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@stance_group.command("train")
+@click.option("--target", default=None, help="Target name (default: the default_target setting).")
+@db_option
+@model_option
+@friendly_errors
+def train_command(target: str | None, db_path: str | None, model_name: str | None) -> None:
+    """Retrain a target's stance model from all labels (shipped, users', reviewers'); prints its CV scores.
+
+    New predictions name the new model version; run 'tracker stance --recompute' to redo old ones.
+
+    \b
+    Example:
+        tracker stance train --target CPEC --db cpec.db
+    """
+    from tracker.embed import get_embedder
+    from tracker.stance import ensure_targets, train
+
+    db = open_store(db_path, create=False)
+    with db.atomic():
+        ensure_targets(db)
+    result = train(db, target or settings.get("default_target"),
+                   get_embedder(settings.get("embedding_model", model_name)))
+    click.echo(json.dumps(result))
+
+
+@stance_group.command("label")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", "created_by", default="user", show_default=True, help="Who labelled them.")
+@db_option
+@friendly_errors
+def label_command(file: str, created_by: str, db_path: str | None) -> None:
+    """Add your own labelled examples ({"target", "text", "label"} JSON Lines) for 'stance train'.
+
+    \b
+    Example:
+        tracker stance label my_labels.jsonl --by "Media Lab" --db cpec.db
+    """
+    from tracker.db import now
+    from tracker.evaluate import _check_labels, read_jsonl
+
+    db = open_store(db_path, create=False)
+    records = read_jsonl(file, ("target", "text", "label"))
+    _check_labels("target-stance", records, file)
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO stance_labels(task, target, text, label, origin, created_by, created_at) "
+            "VALUES ('target', ?, ?, ?, 'user', ?, ?)",
+            [(r["target"], r["text"], str(r["label"]).lower(), created_by, now()) for r in records])
+    click.echo(f"added {len(records)} labels; run 'tracker stance train' to use them")
+
+
+@stance_group.command("timeline")
+@click.option("--target", default=None, help="Target name (default: the default_target setting).")
+@click.option("--by", "by", type=click.Choice(["none", "source", "country", "narrative"]), default="none",
+              show_default=True, help="Group rows by outlet, outlet country or narrative.")
+@click.option("--freq", type=click.Choice(["W", "M", "Q", "Y"]), default="M", show_default=True,
+              help="Period: week, month, quarter, year.")
+@click.option("--subject", type=click.Choice(["article", "claim"]), default="article", show_default=True)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the table to this CSV file ('-' for stdout) instead of printing it.")
+@db_option
+@friendly_errors
+def timeline_command(target: str | None, by: str, freq: str, subject: str, csv_path: str | None,
+                     db_path: str | None) -> None:
+    """Stance toward a target per period (and group), with counts and 95% Wilson intervals.
+
+    \b
+    Example:
+        tracker stance timeline --target CPEC --by source --freq M --db cpec.db
+        tracker stance timeline --by country --freq Y --csv cpec_by_country.csv --db cpec.db
+    """
+    from tracker.queries import stance_timeline
+
+    db = open_store(db_path, create=False)
+    frame = stance_timeline(db, target=target or settings.get("default_target"),
+                            by=None if by == "none" else by, freq=freq, subject=subject)
+    if csv_path:
+        frame.to_csv(sys.stdout if csv_path == "-" else csv_path, index=False)
+        if csv_path != "-":
+            click.echo(f"wrote {len(frame)} rows to {csv_path}")
+        return
+    if frame.empty:
+        click.echo("no stance data yet (run 'tracker update' first)")
+        return
+    columns = ["period", "group", "n", "favor", "against", "none", "favor_share", "favor_lo", "favor_hi",
+               "against_share", "against_lo", "against_hi"]
+    click.echo(frame[[c for c in columns if c in frame.columns]].to_string(index=False, float_format="%.2f"))
+
+
+@click.group("targets", invoke_without_command=True)
+@db_option
+@click.pass_context
+@friendly_errors
+def targets_group(ctx: click.Context, db_path: str | None) -> None:
+    """List stance targets; 'targets add' defines a new one.
+
+    \b
+    Example:
+        tracker targets --db cpec.db
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from tracker.stance import ensure_targets
+
+    db = open_store(db_path)
+    with db.atomic():
+        ensure_targets(db)
+    for name, aliases, description in db.execute("SELECT name, aliases, description FROM targets ORDER BY name"):
+        click.echo(f"{name}: {description}\n  aliases: {', '.join(json.loads(aliases or '[]'))}")
+
+
+@targets_group.command("add")
+@click.argument("name")
+@click.option("--alias", "aliases", multiple=True, help="Another name or spelling (repeatable).")
+@click.option("--description", default="", help="One or two sentences on what the target is.")
+@click.option("--favor", multiple=True, help="An example statement in favour (repeatable).")
+@click.option("--against", multiple=True, help="An example statement against (repeatable).")
+@db_option
+@friendly_errors
+def add_command(name: str, aliases: tuple[str, ...], description: str, favor: tuple[str, ...],
+                against: tuple[str, ...], db_path: str | None) -> None:
+    """Define (or redefine) a stance target with aliases and example statements.
+
+    \b
+    Example:
+        tracker targets add "Gwadar port" --alias Gwadar --alias "گوادر" \\
+            --favor "Gwadar will make Balochistan prosper." \\
+            --against "Gwadar's fishermen are losing their livelihoods." --db cpec.db
+    """
+    from tracker.stance import add_target
+
+    if not favor or not against:
+        raise TrackerError("give at least one --favor and one --against example (or add labels with "
+                           "'tracker stance label')")
+    db = open_store(db_path)
+    with db.atomic():
+        add_target(db, name, aliases=list(aliases), description=description, favor=list(favor),
+                   against=list(against))
+    click.echo(f"target {name!r} saved; run 'tracker stance' to measure it")

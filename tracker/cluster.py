@@ -1,0 +1,488 @@
+"""Incremental clustering of claims into narratives, plus clustering metrics.
+
+The clusterer is an online *average-linkage* clusterer. Every cluster is stored as the sum of its members' feature
+vectors and a member count, which is all average linkage needs: for L2-normalised features, the mean cosine between
+an item ``z`` and the members of cluster ``c`` is ``z @ sums[c] / counts[c]``, and the mean cosine between the
+members of two clusters is ``sums[a] @ sums[b] / (counts[a] * counts[b])``. Nothing per member is kept, so the
+state is ``O(k * d)``.
+
+``partial_fit`` assigns each new row, in order, to the cluster with the highest average similarity if that reaches
+``threshold``, otherwise the row founds a new cluster of size one. Then clusters touched by the batch are merged
+with any cluster whose cluster-to-cluster average similarity reaches ``merge_threshold`` (the older id survives;
+the absorbed id forwards to it through ``parent_``). Clusters smaller than ``min_cluster_size`` are reported as
+noise (label ``-1``), but they keep their id, so a later matching claim turns a noise claim into a real cluster.
+
+Optionally the texts add lexical features: TF-IDF of character n-grams (document frequencies kept incrementally),
+hashed to ``lexical_dim`` signed buckets, concatenated with the embedding so the similarity is
+``(1 - w) * cosine(embedding) + w * cosine(tfidf)`` (up to hashing noise).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+_TWEET_TRAILER = re.compile(r"\s*[—–-]\s*[^—–]{0,80}\(@\w+\)\s*\w+\s+\d{1,2},\s*\d{4}\s*$")
+_URL = re.compile(r"(https?://\S+|pic\.twitter\.com/\S+|www\.\S+)")
+_DF_FEATURES = 2**18
+
+
+def clean_text(text: str) -> str:
+    """Lower-case a claim and drop URLs and a trailing tweet attribution ("— Name (@handle) Month d, yyyy")."""
+    return _URL.sub(" ", _TWEET_TRAILER.sub(" ", text)).lower()
+
+
+def _l2(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (rows / norms).astype(np.float32)
+
+
+class IncrementalClusterer:
+    """Online average-linkage clustering with a merge pass, persistable between runs.
+
+    Args:
+        threshold: Minimum mean similarity between a new item and a cluster's members to join it, when texts are
+            given (similarity mixes embedding and lexical cosine).
+        embedding_threshold: The same when the clusterer was started without texts (embedding cosine only).
+        merge_threshold: Minimum mean similarity between the members of two clusters to merge them
+            (``None``: the assignment threshold in use).
+        lexical_weight: Weight ``w`` of the character n-gram TF-IDF cosine when texts are given (0 disables it).
+        lexical_dim: Number of hashed buckets for the lexical features.
+        min_cluster_size: Clusters smaller than this are reported as noise (-1).
+        n_candidates: Existing clusters scored exactly per new item (found by a brute-force inner-product search
+            over the cluster means).
+        chunk_size: Rows processed together; bounds the memory of the candidate search.
+        refine_iter: Reassignment passes run by :meth:`fit` after the online pass.
+        ivf_min_clusters: Above this many clusters the online pass finds candidates with a faiss IVF index over
+            the cluster means (updated as clusters change) instead of brute force.
+        n_probe: Inverted lists searched per query by the IVF index (``2 * sqrt(k)`` lists).
+        random_state: Seed of the lexical hashing signs and of the IVF coarse centroids.
+    """
+
+    def __init__(self, threshold: float = 0.43, embedding_threshold: float = 0.55,
+                 merge_threshold: float | None = None, lexical_weight: float = 0.3, lexical_dim: int = 1024,
+                 min_cluster_size: int = 2, n_candidates: int = 10, chunk_size: int = 256, refine_iter: int = 1,
+                 ivf_min_clusters: int = 20000, n_probe: int = 16, random_state: int = 0) -> None:
+        self.threshold = threshold
+        self.embedding_threshold = embedding_threshold
+        self.merge_threshold = merge_threshold
+        self.lexical_weight = lexical_weight
+        self.lexical_dim = lexical_dim
+        self.min_cluster_size = min_cluster_size
+        self.n_candidates = n_candidates
+        self.chunk_size = chunk_size
+        self.refine_iter = refine_iter
+        self.ivf_min_clusters = ivf_min_clusters
+        self.n_probe = n_probe
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ features
+    def _features(self, X: np.ndarray, texts: list[str] | None) -> np.ndarray:
+        X = _l2(np.asarray(X, dtype=np.float32))
+        if not self.use_lexical_:
+            return X
+        w = self.lexical_weight
+        if texts is None:
+            return np.hstack([X, np.zeros((len(X), self.lexical_dim), np.float32)])
+        if len(texts) != len(X):
+            raise ValueError("texts and X differ in length")
+        return np.hstack([np.sqrt(1 - w) * X, np.sqrt(w) * self._lexical(texts)]).astype(np.float32)
+
+    def _lexical(self, texts: list[str]) -> np.ndarray:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        vec = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=_DF_FEATURES,
+                                alternate_sign=False, norm=None, preprocessor=clean_text)
+        counts = vec.transform(list(texts)).tocsr()
+        present = np.zeros(_DF_FEATURES, np.float64)
+        np.add.at(present, counts.indices, 1.0)
+        self.df_ += present.astype(np.float32)
+        self.n_docs_ += len(texts)
+        idf = np.log((1.0 + self.n_docs_) / (1.0 + self.df_)) + 1.0
+        counts.data = np.log1p(counts.data) * idf[counts.indices]
+        if getattr(self, "_hashing", None) is None:
+            rng = np.random.default_rng(self.random_state)
+            self._hashing = (rng.integers(0, self.lexical_dim, _DF_FEATURES),
+                             rng.choice(np.array([-1.0, 1.0], np.float32), _DF_FEATURES))
+        bucket, sign = self._hashing
+        out = np.zeros((counts.shape[0], self.lexical_dim), np.float32)
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        np.add.at(out, (rows, bucket[counts.indices]), counts.data * sign[counts.indices])
+        return _l2(out)
+
+    def _threshold(self) -> float:
+        return self.threshold if self.use_lexical_ else self.embedding_threshold
+
+    # ------------------------------------------------------------------ search
+    def _means(self) -> np.ndarray:
+        """Cluster means (sums / counts); zero rows for merged-away ids. Cached, updated on every change."""
+        if getattr(self, "_means_cache", None) is None or len(self._means_cache) != len(self.counts_):
+            self._means_cache = self.sums_ / np.maximum(self.counts_, 1)[:, None].astype(np.float32)
+        return self._means_cache
+
+    def _refresh_means(self, ids: np.ndarray) -> None:
+        means = self._means()
+        means[ids] = self.sums_[ids] / np.maximum(self.counts_[ids], 1)[:, None].astype(np.float32)
+        if getattr(self, "_ivf", None) is not None:
+            self._dirty.update(int(i) for i in ids)
+
+    def _ivf_search(self, Q: np.ndarray, m: int) -> np.ndarray:
+        """Approximate top-m over cluster means with a faiss IVF index kept in sync with the changed clusters."""
+        import faiss
+
+        means = self._means()
+        if getattr(self, "_ivf", None) is None:
+            # coarse centroids: a short spherical k-means on a sample of live cluster means
+            live = np.flatnonzero(self.counts_ > 0)
+            nlist = max(1, int(2 * np.sqrt(len(live))))
+            rng = np.random.default_rng(self.random_state)
+            sample = _l2(means[rng.choice(live, min(len(live), 20 * nlist), replace=False)])
+            kmeans = faiss.Kmeans(means.shape[1], nlist, niter=5, spherical=True, seed=self.random_state,
+                                  min_points_per_centroid=1)
+            kmeans.train(sample)
+            quantizer = faiss.IndexFlatIP(means.shape[1])
+            quantizer.add(kmeans.centroids)
+            ivf = faiss.IndexIVFFlat(quantizer, means.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+            ivf.is_trained = True
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ivf.nprobe = self.n_probe
+            self._ivf_keep = (ivf, quantizer)
+            self._ivf, self._dirty, self._ivf_size = ivf, set(range(len(means))), 0
+        if self._dirty or self._ivf_size != len(means):
+            dirty = np.array(sorted(self._dirty | set(range(self._ivf_size, len(means)))), np.int64)
+            old = dirty[dirty < self._ivf_size]
+            if len(old):
+                self._ivf.remove_ids(faiss.IDSelectorArray(len(old), faiss.swig_ptr(old)))
+            alive = dirty[self.counts_[dirty] > 0]
+            self._ivf.add_with_ids(np.ascontiguousarray(means[alive]), alive)
+            self._dirty, self._ivf_size = set(), len(means)
+        _, top = self._ivf.search(np.ascontiguousarray(Q, np.float32), m)
+        return np.where(top < 0, top[:, :1].clip(0), top).astype(np.int64)
+
+    def _search(self, Q: np.ndarray, m: int) -> np.ndarray:
+        """Ids of the ``m`` clusters with the highest ``Q @ mean`` per query row (brute force, or faiss IVF)."""
+        means = self._means()
+        k = len(means)
+        m = min(m, k)
+        if m == 0:
+            return np.zeros((len(Q), 0), np.int64)
+        if k > self.ivf_min_clusters:
+            return self._ivf_search(Q, m)
+        out = np.empty((len(Q), m), np.int64)
+        for start in range(0, len(Q), 1024):
+            sc = Q[start:start + 1024] @ means.T
+            out[start:start + 1024] = np.argpartition(-sc, m - 1, axis=1)[:, :m] if m < k else np.arange(k)
+        return out
+
+    # ------------------------------------------------------------------ state
+    def _init_state(self, d_embed: int, with_texts: bool) -> None:
+        self.use_lexical_ = bool(with_texts and self.lexical_weight > 0)
+        self.d_embed_ = d_embed
+        d = d_embed + (self.lexical_dim if self.use_lexical_ else 0)
+        self.sums_ = np.zeros((0, d), np.float32)
+        self.counts_ = np.zeros(0, np.int64)
+        self.parent_ = np.zeros(0, np.int64)
+        self.df_ = np.zeros(_DF_FEATURES if self.use_lexical_ else 0, np.float32)
+        self.n_docs_ = 0
+        self._means_cache = None
+        self._ivf = None
+
+    def _grow(self, extra: int) -> None:
+        d = self.sums_.shape[1]
+        k = len(self.counts_)
+        self.sums_ = np.vstack([self.sums_, np.zeros((extra, d), np.float32)])
+        self.counts_ = np.concatenate([self.counts_, np.zeros(extra, np.int64)])
+        self.parent_ = np.concatenate([self.parent_, np.arange(k, k + extra)])
+        if getattr(self, "_means_cache", None) is not None:
+            self._means_cache = np.vstack([self._means_cache, np.zeros((extra, d), np.float32)])
+
+    @property
+    def n_clusters_(self) -> int:
+        """Number of live clusters (including those below ``min_cluster_size``)."""
+        return int((self.counts_ > 0).sum())
+
+    @property
+    def centroids_(self) -> np.ndarray:
+        """L2-normalised embedding centroids, one row per cluster id (zero rows for merged-away ids)."""
+        return _l2(self.sums_[:, : self.d_embed_])
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue with :meth:`partial_fit` in another process (arrays and scalars)."""
+        return {"sums": self.sums_, "counts": self.counts_, "parent": self.parent_, "df": self.df_,
+                "n_docs": int(self.n_docs_), "use_lexical": bool(self.use_lexical_), "d_embed": int(self.d_embed_)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], **params: Any) -> IncrementalClusterer:
+        """Rebuild a clusterer from :meth:`get_state`; ``params`` must match the ones the state was built with."""
+        self = cls(**params)
+        self.use_lexical_ = bool(state["use_lexical"])
+        self.d_embed_ = int(state["d_embed"])
+        self.sums_ = np.array(state["sums"], np.float32)
+        self.counts_ = np.array(state["counts"], np.int64)
+        self.parent_ = np.array(state["parent"], np.int64)
+        self.df_ = np.array(state["df"], np.float32)
+        self.n_docs_ = int(state["n_docs"])
+        self._means_cache = None
+        self._ivf = None
+        return self
+
+    def resolve(self, ids: np.ndarray) -> np.ndarray:
+        """Follow merges: map stored cluster ids (from ``cluster_ids_`` of any earlier call) to live ids."""
+        ids = np.asarray(ids, np.int64).copy()
+        valid = ids >= 0
+        while True:
+            nxt = self.parent_[ids[valid]]
+            if np.array_equal(nxt, ids[valid]):
+                return ids
+            ids[valid] = nxt
+
+    def labels_for(self, ids: np.ndarray) -> np.ndarray:
+        """Public labels of stored cluster ids: live id, or -1 where the cluster is below ``min_cluster_size``."""
+        live = self.resolve(ids)
+        out = live.copy()
+        out[(live < 0) | (self.counts_[np.maximum(live, 0)] < self.min_cluster_size)] = -1
+        return out
+
+    # ------------------------------------------------------------------ online pass
+    def partial_fit(self, X: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
+        """Add a batch of items to the clustering.
+
+        Args:
+            X: (n, d) embeddings (L2-normalised here if not already).
+            texts: The items' texts, used for lexical similarity if ``lexical_weight > 0``.
+
+        Returns:
+            (n,) labels of the new rows, -1 for noise. ``cluster_ids_`` holds the ids without the -1 masking
+            (store those, then :meth:`labels_for` gives current labels), ``merged_`` maps ids absorbed by this call
+            to the id that absorbed them.
+        """
+        X = np.asarray(X, dtype=np.float32)
+        if not hasattr(self, "sums_"):
+            self._init_state(X.shape[1], texts is not None)
+        Z = self._features(X, texts)
+        ids = np.empty(len(Z), np.int64)
+        touched: set[int] = set()
+        for start in range(0, len(Z), self.chunk_size):
+            ids[start:start + self.chunk_size] = self._assign_chunk(Z[start:start + self.chunk_size], touched)
+        self.merged_ = self._merge(touched)
+        self.cluster_ids_ = self.resolve(ids)
+        return self.labels_for(self.cluster_ids_)
+
+    def _assign_chunk(self, Z: np.ndarray, touched: set[int]) -> np.ndarray:
+        b = len(Z)
+        k = len(self.counts_)
+        cand = np.unique(self._search(Z, self.n_candidates))
+        cand = cand[self.counts_[cand] > 0]
+        # local cluster table: pre-existing candidates first, then clusters founded in this chunk
+        local_ids = list(cand)
+        pre_dot = Z @ self.sums_[cand].T if len(cand) else np.zeros((b, 0), np.float32)
+        local_counts = np.zeros(len(cand) + b)
+        local_counts[: len(cand)] = self.counts_[cand]
+        gram = Z @ Z.T
+        lab = np.empty(b, np.int64)
+        for i in range(b):
+            n_local = len(local_ids)
+            dots = np.zeros(n_local)
+            dots[: pre_dot.shape[1]] = pre_dot[i]
+            if i:
+                dots += np.bincount(lab[:i], weights=gram[i, :i], minlength=n_local)
+            if n_local:
+                score = dots / local_counts[:n_local]
+                j = int(np.argmax(score))
+                if score[j] >= self._threshold():
+                    lab[i] = j
+                    local_counts[j] += 1
+                    continue
+            lab[i] = n_local
+            local_ids.append(k + n_local - len(cand))
+            local_counts[n_local] = 1.0
+        n_new = len(local_ids) - len(cand)
+        self._grow(n_new)
+        local_ids = np.asarray(local_ids, np.int64)
+        ids = local_ids[lab]
+        np.add.at(self.sums_, ids, Z)
+        np.add.at(self.counts_, ids, 1)
+        self._refresh_means(np.unique(ids))
+        touched.update(int(c) for c in np.unique(ids))
+        return ids
+
+    def _merge(self, touched: set[int]) -> dict[int, int]:
+        """Greedily merge touched clusters with clusters whose mean pairwise similarity reaches the threshold."""
+        thr = self._threshold() if self.merge_threshold is None else self.merge_threshold
+        merged: dict[int, int] = {}
+        seeds = np.array(sorted(c for c in touched if self.counts_[c] > 0), np.int64)
+        if len(seeds) == 0 or self.n_clusters_ < 2:
+            return merged
+        means = self._means()
+        top = self._search(means[seeds], self.n_candidates + 1)
+        small = len(seeds) * top.shape[1] * means.shape[1] < 5e7
+        sim = np.einsum("id,ijd->ij", means[seeds], means[top]) if small \
+            else np.stack([(means[top[:, j]] * means[seeds]).sum(1) for j in range(top.shape[1])], axis=1)
+        ok = (sim >= thr) & (top != seeds[:, None]) & (self.counts_[top] > 0)
+        r, c = np.nonzero(ok)
+        order = np.argsort(-sim[r, c], kind="stable")
+        for a, b in zip(seeds[r[order]], top[r[order], c[order]], strict=True):
+            a, b = int(self.resolve(np.array([a]))[0]), int(self.resolve(np.array([b]))[0])
+            if a == b:
+                continue
+            keep, gone = min(a, b), max(a, b)
+            if float(self.sums_[keep] @ self.sums_[gone]) / (self.counts_[keep] * self.counts_[gone]) < thr:
+                continue  # an earlier merge changed one side and it no longer qualifies
+            self.sums_[keep] += self.sums_[gone]
+            self.counts_[keep] += self.counts_[gone]
+            self.sums_[gone] = 0
+            self.counts_[gone] = 0
+            self.parent_[gone] = keep
+            self._refresh_means(np.array([keep, gone]))
+            merged[gone] = keep
+        return {g: int(self.resolve(np.array([k]))[0]) for g, k in merged.items()}
+
+    # ------------------------------------------------------------------ full rebuild
+    def fit(self, X: np.ndarray, texts: list[str] | None = None) -> IncrementalClusterer:
+        """Cluster everything from scratch: online pass, merge pass, then ``refine_iter`` reassignment passes.
+
+        Sets ``labels_`` (-1 for noise) and ``cluster_ids_`` for all rows; ids are renumbered 0..k-1 by first row.
+        """
+        for attr in ("sums_", "counts_", "parent_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        X = np.asarray(X, dtype=np.float32)
+        self._init_state(X.shape[1], texts is not None)
+        Z = self._features(X, texts)
+        ids = np.empty(len(Z), np.int64)
+        touched: set[int] = set()
+        for start in range(0, len(Z), self.chunk_size):
+            ids[start:start + self.chunk_size] = self._assign_chunk(Z[start:start + self.chunk_size], touched)
+        self._merge(touched)
+        ids = self.resolve(ids)
+        for _ in range(self.refine_iter):
+            ids = self._reassign(Z, ids)
+        self._rebuild(Z, ids)
+        self.merged_ = {}
+        self.cluster_ids_ = self._renumber(Z, ids)
+        self.labels_ = self.labels_for(self.cluster_ids_)
+        return self
+
+    def fit_predict(self, X: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
+        """:meth:`fit` and return ``labels_``."""
+        return self.fit(X, texts).labels_
+
+    def _reassign(self, Z: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Move each item to the cluster of highest mean similarity (itself excluded), or alone if none passes."""
+        top = self._search(Z, self.n_candidates)
+        top = np.concatenate([top, ids[:, None]], axis=1)
+        dots = np.einsum("id,ijd->ij", Z, self.sums_[top]) if top.size * Z.shape[1] < 5e7 else \
+            np.stack([(self.sums_[top[:, j]] * Z).sum(1) for j in range(top.shape[1])], axis=1)
+        cnt = self.counts_[top].astype(np.float64)
+        own = top == ids[:, None]
+        dots -= own * np.einsum("ij,ij->i", Z, Z)[:, None]
+        cnt -= own
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = np.where(cnt > 0, dots / cnt, -np.inf)
+        best = np.argmax(score, axis=1)
+        rows = np.arange(len(Z))
+        new = np.where(score[rows, best] >= self._threshold(), top[rows, best], -1)
+        lone = np.flatnonzero(new < 0)
+        new[lone] = len(self.counts_) + np.arange(len(lone))
+        self._rebuild(Z, new)
+        return new
+
+    def _rebuild(self, Z: np.ndarray, ids: np.ndarray) -> None:
+        k = int(ids.max()) + 1 if len(ids) else 0
+        self.sums_ = np.zeros((k, Z.shape[1]), np.float32)
+        np.add.at(self.sums_, ids, Z)
+        self.counts_ = np.bincount(ids, minlength=k).astype(np.int64)
+        self.parent_ = np.arange(k)
+        self._means_cache = None
+        self._ivf = None
+
+    def _renumber(self, Z: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Renumber clusters 0..k-1 in order of first appearance and drop empty ids."""
+        _, first = np.unique(ids, return_index=True)
+        order = ids[np.sort(first)]
+        remap = np.empty(int(ids.max()) + 1 if len(ids) else 0, np.int64)
+        remap[order] = np.arange(len(order))
+        new = remap[ids]
+        self._rebuild(Z, new)
+        return new
+
+
+# ---------------------------------------------------------------------- id matching
+def match_clusters(old_labels: np.ndarray, new_labels: np.ndarray) -> dict[int, int]:
+    """Map new cluster labels to old ones by maximum overlap (Hungarian assignment on the contingency table).
+
+    Rows labelled -1 on either side are ignored. New clusters that share no row with an unmatched old cluster are
+    left out of the mapping (the caller gives them fresh ids).
+
+    Args:
+        old_labels: Labels of the same rows before the rebuild.
+        new_labels: Labels after the rebuild.
+
+    Returns:
+        ``{new_label: old_label}``.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+
+    old = np.asarray(old_labels)
+    new = np.asarray(new_labels)
+    keep = (old >= 0) & (new >= 0)
+    if not keep.any():
+        return {}
+    old_u, old_i = np.unique(old[keep], return_inverse=True)
+    new_u, new_i = np.unique(new[keep], return_inverse=True)
+    table = coo_matrix((np.ones(len(old_i)), (new_i, old_i)), shape=(len(new_u), len(old_u))).toarray()
+    rows, cols = linear_sum_assignment(-table)
+    return {int(new_u[r]): int(old_u[c]) for r, c in zip(rows, cols, strict=True) if table[r, c] > 0}
+
+
+# ---------------------------------------------------------------------- metrics
+def _codes(gold: Any, pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    gold = np.unique(np.asarray(gold), return_inverse=True)[1]
+    raw = np.asarray(pred)
+    if len(raw) != len(gold):
+        raise ValueError("gold and pred differ in length")
+    noise = raw.astype(object) == -1 if raw.dtype.kind not in "iuf" else raw < 0
+    codes = np.unique(raw, return_inverse=True)[1].astype(np.int64)
+    codes[noise] = codes.max(initial=-1) + 1 + np.arange(int(noise.sum()))
+    return gold, np.unique(codes, return_inverse=True)[1]
+
+
+def bcubed(gold: Any, pred: Any) -> tuple[float, float, float]:
+    """BCubed precision, recall and F1; predicted -1 (noise) counts as a singleton cluster per item.
+
+    Args:
+        gold: Gold cluster of each item (any hashable values).
+        pred: Predicted cluster of each item, -1 for unclustered.
+
+    Returns:
+        ``(precision, recall, f1)``.
+    """
+    g, p = _codes(gold, pred)
+    if len(g) == 0:
+        return 0.0, 0.0, 0.0
+    pair = g.astype(np.int64) * (p.max() + 1) + p
+    uniq, inter = np.unique(pair, return_counts=True)
+    gi, pi = uniq // (p.max() + 1), uniq % (p.max() + 1)
+    gsize, psize = np.bincount(g), np.bincount(p)
+    precision = float((inter**2 / psize[pi]).sum() / len(g))
+    recall = float((inter**2 / gsize[gi]).sum() / len(g))
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def ari(gold: Any, pred: Any) -> float:
+    """Adjusted Rand index, noise items as singletons."""
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(*_codes(gold, pred)))
+
+
+def nmi(gold: Any, pred: Any) -> float:
+    """Normalised mutual information (arithmetic mean), noise items as singletons."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    return float(normalized_mutual_info_score(*_codes(gold, pred)))

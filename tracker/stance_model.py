@@ -1,0 +1,597 @@
+"""Stance models: target stance (favor/against/none) and claim stance (agree/disagree/discuss/unrelated).
+
+Pure models with a scikit-learn style API; the only I/O is :func:`save_model` / :func:`load_model` and the
+``default_*_model`` factories, which read a JSON-lines training file. Embedders are any object with
+``encode(list[str]) -> ndarray`` (L2-normalised rows), or a name understood by :func:`tracker.embed.get_embedder`;
+names are what gets pickled, so a saved model does not carry the transformer weights.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+TARGET_LABELS = ("favor", "against", "none")
+CLAIM_LABELS = ("agree", "disagree", "discuss", "unrelated")
+
+# ----------------------------------------------------------------------------------------------------- metrics
+
+
+def _f1(gold: Sequence[str], pred: Sequence[str], label: str) -> float:
+    tp = sum(1 for g, p in zip(gold, pred) if g == label and p == label)
+    n_pred, n_gold = sum(1 for p in pred if p == label), sum(1 for g in gold if g == label)
+    return 2 * tp / (n_pred + n_gold) if tp else 0.0
+
+
+def f_avg(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """SemEval-2016 task 6 score: mean of F1(favor) and F1(against), all targets pooled."""
+    return (_f1(gold, pred, "favor") + _f1(gold, pred, "against")) / 2
+
+
+def fnc_score(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """FNC-1 weighted score as a share (0-1) of the score of a perfect prediction.
+
+    0.25 for a correct related/unrelated decision, plus 0.75 for the right agree/disagree/discuss label on a
+    related pair.
+    """
+
+    def score(g: str, p: str) -> float:
+        return 0.25 * ((g == "unrelated") == (p == "unrelated")) + 0.75 * (g != "unrelated" and g == p)
+
+    best = sum(score(g, g) for g in gold)
+    return sum(score(g, p) for g, p in zip(gold, pred)) / best if best else 0.0
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
+    """Unweighted mean F1 over ``labels`` (default: the labels seen in ``gold``)."""
+    labels = sorted(set(gold)) if labels is None else list(labels)
+    return float(np.mean([_f1(gold, pred, label) for label in labels])) if labels else 0.0
+
+
+# ---------------------------------------------------------------------------------------------- text helpers
+
+_SENT = re.compile(r"(?<=[.!?\u06d4\u3002])\s+|\n+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = frozenset(
+    "a an the of to in on for and or but is are was were be been being it its this that these those with as at by "
+    "from has have had will would can could should may might do does did so than then there their they he she his "
+    "her we our you your i me my not no".split()
+)
+REFUTE_WORDS = frozenset(
+    "fake fakes faked fraud hoax hoaxes false falsely deny denies denied denial denying debunk debunked debunks "
+    "debunking bogus untrue myth baseless unfounded misleading refute refuted refutes rejected rejects reject "
+    "dismissed dismisses dismiss retract retracted retraction prank pranks satire satirical fabricated "
+    "nonsense wrong incorrect erroneous disputed dispute disputes contradicted".split()
+)
+NEGATION_WORDS = frozenset("not no never nothing none nobody neither nor cannot n't without".split())
+HEDGE_WORDS = frozenset(
+    "alleged allegedly apparently appears appear appeared claim claims claimed claiming could reportedly "
+    "purportedly purported rumor rumors rumour rumours rumored suggests suggest suggested suspect suspected "
+    "unconfirmed unverified may might possibly possible perhaps speculation speculated unclear".split()
+)
+REPORT_WORDS = frozenset(
+    "said says say told tells according reported reports report reporting stated statement announced "
+    "sources source spokesperson spokesman spokeswoman quoted cited tweeted wrote".split()
+)
+AGREE_WORDS = frozenset(
+    "confirmed confirms confirm confirmation revealed reveals official officially indeed actually true "
+    "verified proof proved proven evidence shows showed".split()
+)
+_LEXICONS = (REFUTE_WORDS, NEGATION_WORDS, HEDGE_WORDS, REPORT_WORDS, AGREE_WORDS)
+
+
+def split_sentences(text: str, max_sentences: int = 20) -> list[str]:
+    """Split ``text`` into at most ``max_sentences`` sentences of three or more words (the text if none)."""
+    parts = [s.strip() for s in _SENT.split(text or "")]
+    parts = [s for s in parts if len(_WORD.findall(s)) >= 3]
+    return parts[:max_sentences] or [(text or "").strip()[:1000] or "."]
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text.replace("n't", " n't").replace("\u2019", "'"))]
+
+
+def _content(words: list[str]) -> set[str]:
+    return {w for w in words if w not in _STOP and len(w) > 1}
+
+
+def _lex_counts(words: list[str]) -> list[float]:
+    counts = [float(sum(1 for w in words if w in lex)) for lex in _LEXICONS]
+    if "n't" in words or "nt" in words:
+        counts[1] += 1.0
+    return counts
+
+
+def _resolve(embedder: Any) -> Any:
+    if embedder is None or isinstance(embedder, str):
+        from tracker.embed import get_embedder
+
+        return get_embedder(embedder or "minilm")
+    return embedder
+
+
+def _embedder_state(embedder: Any) -> Any:
+    """Replace a tracker.embed embedder by its factory name, so pickles carry no model weights."""
+    module = type(embedder).__module__
+    if module == "tracker.embed":
+        return {"MiniLMEmbedder": "minilm", "E5Embedder": "e5", "HashingEmbedder": "hashing"}.get(
+            type(embedder).__name__, embedder
+        )
+    return embedder
+
+
+class _Picklable:
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if "embedder" in state:
+            state["embedder"] = _embedder_state(state["embedder"])
+        return state
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:  # noqa: ARG002 - sklearn signature
+        """Constructor parameters (scikit-learn convention)."""
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params: Any) -> _Picklable:
+        """Set constructor parameters (scikit-learn convention)."""
+        self.__dict__.update(params)
+        return self
+
+    _param_names: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------------------------- target stance
+
+
+def _normalise_tweet(text: str) -> str:
+    text = re.sub(r"#semst\b", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"https?://\S+", " URL ", text)
+    return re.sub(r"@\w+", "@user", text)
+
+
+class TargetStanceModel(_Picklable):
+    """Stance of a text towards a named target: "favor", "against" or "none".
+
+    Features: word and character n-gram TF-IDF and (optionally) sentence embeddings of the text, plus the
+    embedding similarity of text and target. ``target_mode="augment"`` copies every feature into a shared
+    block and a block for the row's target (feature augmentation), so one linear model learns both what
+    stance looks like in general and per target; unseen targets use the shared block only.
+
+    Args:
+        embedder: Embedder object or name for :func:`tracker.embed.get_embedder`; None means "minilm".
+        use_embeddings: Add the text embedding (scaled by ``embedding_weight``) to the n-gram features.
+        embedding_weight: Scale of the embedding block relative to the unit-norm TF-IDF blocks.
+        word_ngram_range: Word n-gram range (hashtags and mentions kept as tokens).
+        char_ngram_range: Character n-gram range (``char_wb``); None disables char n-grams.
+        target_mode: "augment", "per_target" (one classifier per target, shared fallback) or "global".
+        classifier: "logreg" or "svm" (LinearSVC; probabilities are a softmax of its decision values).
+        C: Inverse regularisation strength.
+        class_weight: Passed to the classifier ("balanced" or None).
+        random_state: Seed for the classifier.
+    """
+
+    _param_names = (
+        "embedder", "use_embeddings", "embedding_weight", "word_ngram_range", "char_ngram_range",
+        "target_mode", "classifier", "C", "class_weight", "random_state",
+    )
+
+    def __init__(
+        self, embedder: Any = None, use_embeddings: bool = True, embedding_weight: float = 1.0,
+        word_ngram_range: tuple[int, int] = (1, 2), char_ngram_range: tuple[int, int] | None = (2, 5),
+        target_mode: str = "per_target", classifier: str = "svm", C: float = 0.1,
+        class_weight: str | None = "balanced", random_state: int = 0,
+    ) -> None:
+        self.embedder = embedder
+        self.use_embeddings = use_embeddings
+        self.embedding_weight = embedding_weight
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.target_mode = target_mode
+        self.classifier = classifier
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _base_features(self, texts: Sequence[str], targets: Sequence[str]) -> sp.csr_matrix:
+        clean = [_normalise_tweet(t) for t in texts]
+        blocks = [self.word_vec_.transform(clean)]
+        if self.char_vec_ is not None:
+            blocks.append(self.char_vec_.transform(clean))
+        if self.use_embeddings:
+            emb = _resolve(self.embedder)
+            vectors = np.asarray(emb.encode(list(texts)), dtype=np.float32)
+            names = sorted(set(targets))
+            tvec = dict(zip(names, np.asarray(emb.encode(names), dtype=np.float32)))
+            sim = np.array([[float(v @ tvec[t])] for v, t in zip(vectors, targets)], dtype=np.float32)
+            blocks.append(sp.csr_matrix(vectors * self.embedding_weight))
+            blocks.append(sp.csr_matrix(sim))
+        return sp.hstack(blocks, format="csr")
+
+    def _augment(self, X: sp.csr_matrix, targets: Sequence[str]) -> sp.csr_matrix:
+        if self.target_mode != "augment":
+            return X
+        blocks = [X]
+        for name in self.targets_:
+            mask = sp.diags(np.array([1.0 if t == name else 0.0 for t in targets]))
+            blocks.append(mask @ X)
+        return sp.hstack(blocks, format="csr")
+
+    def _new_classifier(self) -> Any:
+        if self.classifier == "svm":
+            return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
+        return LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.random_state
+        )
+
+    def fit(self, texts: Sequence[str], targets: Sequence[str], labels: Sequence[str]) -> TargetStanceModel:
+        """Fit on parallel lists of texts, target names and labels; returns self."""
+        clean = [_normalise_tweet(t) for t in texts]
+        self.word_vec_ = TfidfVectorizer(
+            ngram_range=tuple(self.word_ngram_range), sublinear_tf=True, lowercase=True,
+            token_pattern=r"(?u)[#@]?\w+", min_df=1,
+        ).fit(clean)
+        self.char_vec_ = None
+        if self.char_ngram_range:
+            self.char_vec_ = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=tuple(self.char_ngram_range), sublinear_tf=True, min_df=2,
+            ).fit(clean)
+        self.targets_ = sorted(set(targets))
+        self.classes_ = np.array([c for c in TARGET_LABELS if c in set(labels)])
+        X = self._base_features(texts, targets)
+        y = np.asarray(labels)
+        self.model_ = self._new_classifier().fit(self._augment(X, targets), y)
+        self.target_models_: dict[str, Any] = {}
+        if self.target_mode == "per_target":
+            tarr = np.asarray(targets)
+            for name in self.targets_:
+                rows = np.flatnonzero(tarr == name)
+                if len(set(y[rows])) == len(self.classes_):
+                    self.target_models_[name] = self._new_classifier().fit(X[rows], y[rows])
+        return self
+
+    def _scores(self, model: Any, X: sp.csr_matrix) -> np.ndarray:
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(X)
+        else:
+            z = model.decision_function(X)
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            proba = z / z.sum(axis=1, keepdims=True)
+        out = np.zeros((X.shape[0], len(self.classes_)))
+        for j, c in enumerate(model.classes_):
+            out[:, list(self.classes_).index(c)] = proba[:, j]
+        return out
+
+    def predict_proba(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order."""
+        if isinstance(targets, str):
+            targets = [targets] * len(texts)
+        X = self._base_features(texts, targets)
+        proba = self._scores(self.model_, self._augment(X, targets))
+        tarr = np.asarray(targets)
+        for name, model in self.target_models_.items():
+            rows = np.flatnonzero(tarr == name)
+            if len(rows):
+                proba[rows] = self._scores(model, X[rows])
+        return proba
+
+    def predict(self, texts: Sequence[str], targets: Sequence[str]) -> list[str]:
+        """Predicted label per (text, target) pair; ``targets`` may be a single name for all texts."""
+        proba = self.predict_proba(texts, targets)
+        return [str(self.classes_[i]) for i in proba.argmax(axis=1)]
+
+
+# -------------------------------------------------------------------------------------------- claim stance
+
+
+class _PairEncoder:
+    """Embeds claims and body sentences once per distinct text within one call."""
+
+    def __init__(self, embedder: Any, max_sentences: int) -> None:
+        self.embedder = _resolve(embedder)
+        self.max_sentences = max_sentences
+
+    def encode(self, claims: Sequence[str], texts: Sequence[str]) -> tuple[dict, dict]:
+        uniq_claims = list(dict.fromkeys(claims))
+        uniq_texts = list(dict.fromkeys(texts))
+        sents = {t: split_sentences(t, self.max_sentences) for t in uniq_texts}
+        flat = [s for t in uniq_texts for s in sents[t]]
+        vectors = np.asarray(self.embedder.encode(uniq_claims + flat), dtype=np.float32)
+        claim_vec = dict(zip(uniq_claims, vectors[: len(uniq_claims)]))
+        body: dict[str, tuple[list[str], np.ndarray]] = {}
+        pos = len(uniq_claims)
+        for t in uniq_texts:
+            n = len(sents[t])
+            body[t] = (sents[t], vectors[pos: pos + n])
+            pos += n
+        return claim_vec, body
+
+
+def _pair_features(
+    claim: str, cvec: np.ndarray, sents: list[str], svecs: np.ndarray, tfidf: TfidfVectorizer | None,
+    top_k: int,
+) -> list[float]:
+    sims = svecs @ cvec
+    order = np.argsort(-sims)
+    top = order[:top_k]
+    cw = _words(claim)
+    cset = _content(cw)
+    bwords = [_words(s) for s in sents]
+    ball = [w for ws in bwords for w in ws]
+    bset = _content(ball)
+    nc = max(len(cset), 1)
+    overlap_body = len(cset & bset) / nc
+    jaccard = len(cset & bset) / max(len(cset | bset), 1)
+    sent_overlap = np.array([len(cset & _content(ws)) / nc for ws in bwords])
+    cbig = set(zip(cw, cw[1:]))
+    bbig = set(zip(ball, ball[1:]))
+    bigram = len(cbig & bbig) / max(len(cbig), 1)
+    best_ov = int(sent_overlap.argmax())
+    feats = [
+        float(sims.max()), float(sims[top].mean()), float(sims.mean()), float(sims[0]),
+        float(svecs.mean(axis=0) @ cvec), float(order[0]) / max(len(sents), 1),
+        overlap_body, jaccard, bigram, float(sent_overlap.max()), float(sent_overlap[:2].max()),
+        float(np.sort(sent_overlap)[-top_k:].mean()), float(len(cset)), float(len(sents)),
+        float("?" in claim),
+    ]
+    if tfidf is not None:
+        m = tfidf.transform([claim, " ".join(sents)] + sents)
+        cos = (m[2:] @ m[0].T).toarray().ravel()
+        feats += [float((m[1] @ m[0].T).toarray()[0, 0]), float(cos.max()), float(np.sort(cos)[-top_k:].mean())]
+    claim_lex = _lex_counts(cw)
+    body_lex = np.array([_lex_counts(ws) for ws in bwords])
+    near = sorted(set(top.tolist()) | {best_ov})
+    feats += [float(c > 0) for c in claim_lex]
+    feats += (body_lex.sum(axis=0) / len(sents)).tolist()
+    feats += body_lex[near].sum(axis=0).tolist()
+    feats += body_lex[order[0]].tolist()
+    feats += body_lex[:3].sum(axis=0).tolist()
+    return feats
+
+
+class ClaimStanceModel(_Picklable):
+    """Stance of a text (article body or sentence) towards a claim: agree, disagree, discuss or unrelated.
+
+    Relational features of each (claim, text) pair: embedding similarity of the claim to the text's sentences
+    (max, top-k mean, mean, first sentence, centroid, position of the best), word and bigram overlap, TF-IDF
+    cosines, and refutation / negation / hedging / reporting / confirmation cue counts in the claim, the whole
+    text, the sentences closest to the claim, the best sentence and the lead. With ``two_stage`` a gradient
+    boosted model separates related from unrelated and a second one (class-balanced) picks among
+    agree/disagree/discuss on related pairs; otherwise one four-class model is used.
+
+    Args:
+        embedder: Embedder object or name for :func:`tracker.embed.get_embedder`; None means "minilm".
+        max_sentences: Sentences of each text that are embedded (the lead of long articles).
+        top_k: Number of sentences nearest to the claim that are pooled.
+        use_tfidf: Add TF-IDF cosine features (vectoriser fitted on the training claims and texts).
+        two_stage: Related/unrelated first, then the related labels.
+        balance: Class-balance the sample weights of the (second-stage) classifier; a float in [0, 1]
+            interpolates between none (0) and full balancing (1).
+        learning_rate: HistGradientBoostingClassifier learning rate.
+        max_iter: Boosting iterations.
+        max_leaf_nodes: Leaves per tree.
+        random_state: Seed.
+    """
+
+    _param_names = (
+        "embedder", "max_sentences", "top_k", "use_tfidf", "two_stage", "balance", "learning_rate", "max_iter",
+        "max_leaf_nodes", "random_state",
+    )
+
+    def __init__(
+        self, embedder: Any = None, max_sentences: int = 8, top_k: int = 3, use_tfidf: bool = True,
+        two_stage: bool = True, balance: float = 0.5, learning_rate: float = 0.05, max_iter: int = 300,
+        max_leaf_nodes: int = 31, random_state: int = 0,
+    ) -> None:
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.top_k = top_k
+        self.use_tfidf = use_tfidf
+        self.two_stage = two_stage
+        self.balance = balance
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.random_state = random_state
+
+    def transform(self, claims: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """Pair feature matrix (after ``fit``, or with ``tfidf_`` set); input of ``fit_features``."""
+        claim_vec, body = _PairEncoder(self.embedder, self.max_sentences).encode(claims, texts)
+        rows = [_pair_features(c, claim_vec[c], *body[t], self.tfidf_, self.top_k) for c, t in zip(claims, texts)]
+        return np.asarray(rows, dtype=np.float64)
+
+    def _weights(self, y: np.ndarray) -> np.ndarray:
+        labels, counts = np.unique(y, return_counts=True)
+        full = {lab: len(y) / (len(labels) * cnt) for lab, cnt in zip(labels, counts)}
+        return np.array([full[v] ** self.balance for v in y])
+
+    def _gbm(self) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=1.0, random_state=self.random_state,
+        )
+
+    def fit(self, claims: Sequence[str], texts: Sequence[str], labels: Sequence[str]) -> ClaimStanceModel:
+        """Fit on parallel lists of claims, texts and labels; returns self."""
+        self.tfidf_ = None
+        if self.use_tfidf:
+            docs = list(dict.fromkeys(list(claims) + list(texts)))
+            self.tfidf_ = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit(docs)
+        X = self.transform(claims, texts)
+        return self.fit_features(X, labels)
+
+    def fit_features(self, X: np.ndarray, labels: Sequence[str]) -> ClaimStanceModel:
+        """Fit the classifiers on precomputed pair features (from ``transform``); returns self."""
+        y = np.asarray(labels)
+        self.classes_ = np.array([c for c in CLAIM_LABELS if c in set(labels)])
+        if self.two_stage and "unrelated" in self.classes_ and len(self.classes_) > 2:
+            related = y != "unrelated"
+            self.stage1_ = self._gbm().fit(X, related)
+            self.stage2_ = self._gbm().fit(X[related], y[related], sample_weight=self._weights(y[related]))
+            self.model_ = None
+        else:
+            self.stage1_ = self.stage2_ = None
+            self.model_ = self._gbm().fit(X, y, sample_weight=self._weights(y))
+        return self
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities from precomputed pair features, columns in ``classes_`` order."""
+        out = np.zeros((X.shape[0], len(self.classes_)))
+        index = {c: i for i, c in enumerate(self.classes_)}
+        if self.model_ is not None:
+            out[:, [index[c] for c in self.model_.classes_]] = self.model_.predict_proba(X)
+            return out
+        p_rel = self.stage1_.predict_proba(X)[:, list(self.stage1_.classes_).index(True)]
+        out[:, index["unrelated"]] = 1 - p_rel
+        out[:, [index[c] for c in self.stage2_.classes_]] = p_rel[:, None] * self.stage2_.predict_proba(X)
+        return out
+
+    def predict_proba(self, claims: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order."""
+        return self.predict_proba_features(self.transform(claims, texts))
+
+    def predict(self, claims: Sequence[str], texts: Sequence[str]) -> list[str]:
+        """Predicted label per (claim, text) pair."""
+        proba = self.predict_proba(claims, texts)
+        return [str(self.classes_[i]) for i in proba.argmax(axis=1)]
+
+
+# ------------------------------------------------------------------------------------------ rule fallback
+
+
+class RuleClaimStance(_Picklable):
+    """Rule-based claim stance for when no labelled data exists; same predict API as :class:`ClaimStanceModel`.
+
+    Relatedness is the larger of the best sentence's embedding cosine and the share of the claim's content
+    words found in that sentence; below ``unrelated_threshold`` the pair is unrelated. Otherwise the
+    ``top_k`` sentences closest to the claim are read: refutation cues (deny, reject, fake, hoax, false...)
+    give disagree, hedging or reporting cues (said, claimed, according to, allegedly...) give discuss, and
+    anything else is agree. ``fit`` only tunes the threshold when labelled pairs are given.
+
+    Args:
+        embedder: Embedder object or name; None means "minilm".
+        unrelated_threshold: Relatedness below which a pair is unrelated.
+        top_k: Sentences nearest to the claim that are searched for cues.
+        max_sentences: Sentences of each text that are read.
+        min_report_cues: Reporting/hedging cues needed for discuss.
+    """
+
+    _param_names = ("embedder", "unrelated_threshold", "top_k", "max_sentences", "min_report_cues")
+
+    def __init__(
+        self, embedder: Any = None, unrelated_threshold: float = 0.45, top_k: int = 2, max_sentences: int = 8,
+        min_report_cues: int = 1,
+    ) -> None:
+        self.embedder = embedder
+        self.unrelated_threshold = unrelated_threshold
+        self.top_k = top_k
+        self.max_sentences = max_sentences
+        self.min_report_cues = min_report_cues
+
+    classes_ = np.array(CLAIM_LABELS)
+
+    def _relatedness(self, claims: Sequence[str], texts: Sequence[str]) -> list[tuple[float, list[list[str]]]]:
+        claim_vec, body = _PairEncoder(self.embedder, self.max_sentences).encode(claims, texts)
+        out = []
+        for claim, text in zip(claims, texts):
+            sents, svecs = body[text]
+            cset = _content(_words(claim))
+            words = [_words(s) for s in sents]
+            overlap = np.array([len(cset & _content(ws)) / max(len(cset), 1) for ws in words])
+            score = np.maximum(svecs @ claim_vec[claim], overlap)
+            top = np.argsort(-score)[: self.top_k]
+            out.append((float(score.max()), [words[i] for i in top]))
+        return out
+
+    def fit(
+        self, claims: Sequence[str] | None = None, texts: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> RuleClaimStance:
+        """Optionally tune ``unrelated_threshold`` for the best related/unrelated accuracy; returns self."""
+        self.threshold_ = self.unrelated_threshold
+        if claims and texts and labels:
+            scores = np.array([s for s, _ in self._relatedness(claims, texts)])
+            related = np.array([lab != "unrelated" for lab in labels])
+            grid = np.linspace(0.1, 0.95, 86)
+            acc = [((scores >= g) == related).mean() for g in grid]
+            self.threshold_ = float(grid[int(np.argmax(acc))])
+        return self
+
+    def _label(self, score: float, near: list[list[str]]) -> str:
+        if score < getattr(self, "threshold_", self.unrelated_threshold):
+            return "unrelated"
+        words = [w for ws in near for w in ws]
+        if any(w in REFUTE_WORDS for w in words):
+            return "disagree"
+        if sum(1 for w in words if w in REPORT_WORDS or w in HEDGE_WORDS) >= self.min_report_cues:
+            return "discuss"
+        return "agree"
+
+    def predict(self, claims: Sequence[str], texts: Sequence[str]) -> list[str]:
+        """Predicted label per (claim, text) pair."""
+        return [self._label(s, near) for s, near in self._relatedness(claims, texts)]
+
+    def predict_proba(self, claims: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """One-hot "probabilities" of the rule's decision, columns in ``classes_`` order."""
+        pred = self.predict(claims, texts)
+        out = np.zeros((len(pred), len(CLAIM_LABELS)))
+        for row, label in enumerate(pred):
+            out[row, CLAIM_LABELS.index(label)] = 1.0
+        return out
+
+
+# ---------------------------------------------------------------------------------------- save, load, defaults
+
+
+def save_model(model: Any, path: str | Path) -> None:
+    """Pickle a fitted model to ``path`` (embedders from tracker.embed are stored by name)."""
+    with open(path, "wb") as fh:
+        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a model written by :func:`save_model` (only load files you trust: this is pickle)."""
+    with open(path, "rb") as fh:
+        return pickle.load(fh)  # noqa: S301 - trusted model files only
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSON-lines file (gzip if the name ends in .gz)."""
+    with (gzip.open if str(path).endswith(".gz") else open)(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def default_target_model(
+    train_path: str | Path = "datasets/cpec/stance/target_stance_train.jsonl", embedder: Any = None,
+    **params: Any,
+) -> TargetStanceModel:
+    """Fit the shipped target-stance model on a {"target","text","label"} JSON-lines file."""
+    rows = read_jsonl(train_path)
+    model = TargetStanceModel(embedder=embedder, **params)
+    return model.fit([r["text"] for r in rows], [r["target"] for r in rows], [r["label"] for r in rows])
+
+
+def default_claim_model(
+    train_path: str | Path | None = "datasets/cpec/stance/narrative_stance_train.jsonl", embedder: Any = None,
+    **params: Any,
+) -> ClaimStanceModel | RuleClaimStance:
+    """Fit the shipped claim (narrative) stance model on a {"claim","text","label"} JSON-lines file.
+
+    Falls back to an untrained :class:`RuleClaimStance` when the file is missing or holds fewer than two
+    labels.
+    """
+    rows = read_jsonl(train_path) if train_path and Path(train_path).exists() else []
+    if len({r["label"] for r in rows}) < 2:
+        return RuleClaimStance(embedder=embedder).fit()
+    model = ClaimStanceModel(embedder=embedder, **params)
+    return model.fit([r["claim"] for r in rows], [r["text"] for r in rows], [r["label"] for r in rows])
