@@ -253,7 +253,8 @@ def search(text: str, k: int, fmt: str, db_path: str | None, model_name: str | N
     """
     from dataclasses import asdict
 
-    from tracker.search import search as search_claims, search_narratives
+    from tracker.search import search as search_claims
+    from tracker.search import search_narratives
 
     db = open_store(db_path, create=False)
     embedder = _embedder(model_name)

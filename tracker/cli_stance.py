@@ -74,11 +74,10 @@ def label_command(file: str, created_by: str, db_path: str | None) -> None:
         tracker stance label my_labels.jsonl --by "Media Lab" --db cpec.db
     """
     from tracker.db import now
-    from tracker.evaluate import _check_labels, read_jsonl
+    from tracker.evaluate import LABELS, read_jsonl
 
     db = open_store(db_path, create=False)
-    records = read_jsonl(file, ("target", "text", "label"))
-    _check_labels("target-stance", records, file)
+    records = read_jsonl(file, ("target", "text", "label"), LABELS["target-stance"])
     with db.atomic():
         db.conn.executemany(
             "INSERT INTO stance_labels(task, target, text, label, origin, created_by, created_at) "

@@ -298,7 +298,7 @@ def m003_dashboard_indexes(db: sqlite_utils.Database) -> None:
 
 def now() -> str:
     """Current UTC time as an ISO string (seconds)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def open_db(path: str | Path = ":memory:", *, create: bool = True) -> sqlite_utils.Database:

@@ -27,6 +27,7 @@ REQUIRED = {
 LABELS = {
     "target-stance": {"favor", "against", "none"},
     "claim-stance": {"agree", "disagree", "discuss", "unrelated"},
+    "checkworthy": {"0", "1"},
 }
 
 
@@ -34,8 +35,10 @@ class BadEvalFile(TrackerError):
     """An evaluation file is missing, unreadable or not in the task's format."""
 
 
-def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Records of a JSON Lines file (optionally gzipped), each checked for the ``required`` keys."""
+def read_jsonl(path: str | Path, required: tuple[str, ...] = (),
+               labels: set[str] | None = None) -> list[dict[str, Any]]:
+    """Records of a JSON Lines file (optionally gzipped), each checked for the ``required`` keys and, when
+    ``labels`` is given, for a ``label`` among them (errors name the file line)."""
     path = Path(path)
     opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
     records = []
@@ -51,6 +54,8 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict[st
                 missing = [k for k in required if k not in record]
                 if missing:
                     raise BadEvalFile(f"{path}:line {number}: missing {', '.join(missing)}")
+                if labels is not None and str(record["label"]).lower() not in labels:
+                    raise BadEvalFile(f"{path}:line {number}: label {record['label']!r} not in {sorted(labels)}")
                 records.append(record)
     except FileNotFoundError as exc:
         raise BadEvalFile(f"{path}: no such file") from exc
@@ -59,15 +64,6 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict[st
     if not records:
         raise BadEvalFile(f"{path}: no records")
     return records
-
-
-def _check_labels(task: str, records: list[dict[str, Any]], path: str) -> None:
-    allowed = LABELS.get(task)
-    if not allowed:
-        return
-    for number, record in enumerate(records, start=1):
-        if str(record["label"]).lower() not in allowed:
-            raise BadEvalFile(f"{path}:record {number}: label {record['label']!r} not in {sorted(allowed)}")
 
 
 # --- metrics ----------------------------------------------------------------------------------------------------
@@ -203,11 +199,8 @@ def run(task: str, path: str, *, corpus: str | None = None, train: str | None = 
 
     if task not in TASKS:
         raise TrackerError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
-    records = read_jsonl(path, REQUIRED[task])
-    _check_labels(task, records, path)
-    train_records = read_jsonl(train, REQUIRED[task]) if train else None
-    if train_records:
-        _check_labels(task, train_records, train or "")
+    records = read_jsonl(path, REQUIRED[task], LABELS.get(task))
+    train_records = read_jsonl(train, REQUIRED[task], LABELS.get(task)) if train else None
     embedder = embedder or get_embedder(settings.get("embedding_model"))
     if settings.get("eval_cache"):
         from tracker.db import open_db

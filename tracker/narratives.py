@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from tracker import TrackerError, db as store, settings
+from tracker import TrackerError, settings
+from tracker import db as store
 from tracker.cluster import IncrementalClusterer, match_clusters
 from tracker.embed import Embedder
 
@@ -148,12 +149,18 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
         "SELECT id, status, merged_into, locked FROM narratives")}
     excluded = set(db.execute("SELECT claim_id, narrative_id FROM narrative_constraints WHERE kind = 'exclude'"))
     old = np.asarray([current.get(int(c), -1) for c in claim_ids], dtype=np.int64)
-    # Only model-placed claims in unlocked narratives vote on which cluster continues which narrative.
-    voting = np.asarray([
-        o >= 0 and int(c) not in reviewer_fixed and not narratives.get(int(o), {}).get("locked", False)
-        for c, o in zip(claim_ids, old)], dtype=bool)
-    mapping = match_clusters(np.where(voting, old, -1), np.where(voting, labels, -1))
+    mapping = match_clusters(old, labels)
     mapping = {cluster: n for cluster, n in mapping.items() if narratives.get(n, {}).get("status") == "active"}
+    # A reviewer merge joins clusters the model keeps apart: a cluster left unmatched whose members a reviewer
+    # placed in one narrative continues that narrative (many clusters to one narrative).
+    pinned: dict[int, Counter[int]] = defaultdict(Counter)
+    for claim_id, label, before in zip(claim_ids.tolist(), labels.tolist(), old.tolist()):
+        if label >= 0 and label not in mapping and before >= 0 and claim_id in reviewer_fixed:
+            pinned[label][before] += 1
+    for label, votes in pinned.items():
+        narrative_id = votes.most_common(1)[0][0]
+        if narratives.get(narrative_id, {}).get("status") == "active":
+            mapping[label] = narrative_id
 
     def live(narrative_id: int) -> int:
         seen = set()
@@ -183,6 +190,8 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
         desired[claim_id] = target
     touched: set[int] = set()
     moves: Counter[tuple[int, int]] = Counter()
+    db.conn.executemany("INSERT OR IGNORE INTO unclustered_claims(claim_id) VALUES (?)",
+                        [(c,) for c, t in desired.items() if t is None and current.get(c) is None])
     for claim_id, target in desired.items():
         before = current.get(claim_id)
         if before == target:

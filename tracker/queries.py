@@ -19,7 +19,10 @@ import sqlite_utils
 from tracker import TrackerError
 from tracker.db import blob_to_vector, counts
 
-FREQS = {"W": "date(a.published, '-6 days', 'weekday 1')", "M": "substr(a.published, 1, 7) || '-01'"}
+FREQS = {"W": "date(a.published, '-6 days', 'weekday 1')", "M": "substr(a.published, 1, 7) || '-01'",
+         "Q": "substr(a.published, 1, 5) || printf('%02d', ((cast(substr(a.published, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1)"
+              " || '-01'",
+         "Y": "substr(a.published, 1, 4) || '-01-01'"}
 GROUPS = ("source", "country", "narrative")
 TIMELINE_COLUMNS = ["period", "group", "favor", "against", "none", "n", "favor_share", "favor_lo", "favor_hi",
                     "against_share", "against_lo", "against_hi"]
@@ -163,10 +166,19 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
 
 
 def rising_narratives(db: sqlite_utils.Database, weeks: int = 12, limit: int = 10) -> pd.DataFrame:
-    """Active narratives growing fastest: weekly claim rate in the last ``weeks`` weeks of data vs before."""
+    """Active narratives rising fastest in the last ``weeks`` weeks of data.
+
+    Ranked by how far recent claims exceed what the narrative's earlier weekly rate predicts, in Poisson standard
+    deviations (``(recent - expected) / sqrt(expected + 1)``), so one stray claim in an old narrative does not
+    outrank a burst; ``growth`` (the rate ratio) is shown alongside.
+    """
     table = narratives_table(db, weeks=weeks, with_mix=False)
-    table = table[table["recent"] > 0].sort_values(["growth", "recent"], ascending=False)
-    return table[["id", "label", "size", "n_sources", "recent", "before", "growth", "first_seen", "verdict"]].head(
+    table = table[table["recent"] > 0].copy()
+    expected = (table["recent"] + 1) / table["growth"] - 1  # growth = (recent + 1) / (expected + 1)
+    table["surge"] = (table["recent"] - expected) / np.sqrt(expected.clip(lower=0) + 1)
+    table = table.sort_values(["surge", "recent"], ascending=False)
+    return table[["id", "label", "size", "n_sources", "recent", "before", "growth", "surge", "first_seen",
+                  "verdict"]].head(
         limit).reset_index(drop=True)
 
 
@@ -313,7 +325,7 @@ def _freq(freq: str) -> str:
     try:
         return FREQS[freq]
     except KeyError:
-        raise QueryError(f"period must be 'W' (week) or 'M' (month), not {freq!r}") from None
+        raise QueryError(f"period must be W (week), M (month), Q (quarter) or Y (year), not {freq!r}") from None
 
 
 def stance_timeline(

@@ -185,8 +185,10 @@ def merge(db: sqlite_utils.Database, source_ids: Iterable[int], into_id: int, *,
           note: str | None = None) -> int:
     """Merge narratives ``source_ids`` into ``into_id``; returns how many claims moved.
 
-    Claims keep ``assigned_by``; constraints and narrative stances that name a source are re-pointed to
-    ``into_id``. A claim with an 'exclude' constraint on ``into_id`` is not moved in: it becomes unclustered.
+    Every claim of the merged narrative becomes reviewer-assigned (the reviewer decided they belong together,
+    so later clustering must not split them apart again); constraints and narrative stances that name a source
+    are re-pointed to ``into_id``. A claim with an 'exclude' constraint on ``into_id`` is not moved in: it
+    becomes unclustered.
     """
     reviewer = _need_reviewer(reviewer)
     sources = sorted({int(s) for s in source_ids} - {int(into_id)})
@@ -208,6 +210,7 @@ def merge(db: sqlite_utils.Database, source_ids: Iterable[int], into_id: int, *,
             db.execute("INSERT OR IGNORE INTO unclustered_claims(claim_id) VALUES (?)", [cid])
         moved = db.execute(f"UPDATE narrative_claims SET narrative_id = ? WHERE narrative_id IN ({marks})",
                            [into_id, *sources]).rowcount
+        db.execute("UPDATE narrative_claims SET assigned_by = 'reviewer' WHERE narrative_id = ?", [into_id])
         for table in ("narrative_constraints", "narrative_stances"):
             db.execute(f"UPDATE OR IGNORE {table} SET narrative_id = ? WHERE narrative_id IN ({marks})",
                        [into_id, *sources])

@@ -1,8 +1,9 @@
 """Claim search: a fact-checker pastes a claim and gets the closest stored claims and narratives.
 
 Two rankings are fused: vector similarity (cosine of claim embeddings, exact, over an in-memory matrix cached per
-store) and full-text relevance (SQLite FTS5 BM25 over claim text). Reciprocal-rank fusion with a weight on the
-vector side measured best on the CheckThat! claim-matching dev set (see ``tracker eval match``).
+store) and full-text relevance (SQLite FTS5 BM25 over claim text), by weighted reciprocal-rank fusion. On the
+CheckThat! 2020 claim-matching dev set (``tracker eval match``) vectors alone give MAP@5 0.812; fusing BM25 at
+weight 0.3 with k=20 gives 0.830, and heavier text weights do worse.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import sqlite_utils
 from tracker import db as store
 from tracker.embed import Embedder, get_embedder
 
-RRF_K = 60
+RRF_K = 20
 VECTOR_WEIGHT = 1.0
-TEXT_WEIGHT = 0.0
+TEXT_WEIGHT = 0.3
 POOL = 100
 
 

@@ -30,7 +30,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("near_duplicate_threshold", 0.7, "Jaccard similarity of word shingles above which an article is "
             "linked to an earlier one as a near-duplicate (syndicated copy)."),
     Setting("fetch_timeout", 20.0, "Seconds to wait for a URL before giving up."),
-    Setting("cluster_threshold", 0.5, "Similarity a claim needs to join a narrative (see tracker.cluster)."),
+    Setting("cluster_threshold", 0.43, "Mean similarity (0.7 x embedding cosine + 0.3 x character n-gram "
+            "cosine) a claim needs to the members of a narrative to join it; lower gives broader narratives."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),
     Setting("eval_cache", "", "SQLite file where 'tracker eval' keeps embeddings between runs, so repeated "
             "evaluations embed each text once (empty: no cache)."),

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from tracker import TrackerError, db as store
+from tracker import TrackerError
+from tracker import db as store
 from tracker.embed import Embedder
 
 TARGET_LABELS = ("favor", "against", "none")

@@ -265,6 +265,8 @@ class TargetStanceModel(_Picklable):
             proba = model.predict_proba(X)
         else:
             z = model.decision_function(X)
+            if z.ndim == 1:  # two classes: one score for classes_[1], its negative for classes_[0]
+                z = np.column_stack([-z, z])
             z = np.exp(z - z.max(axis=1, keepdims=True))
             proba = z / z.sum(axis=1, keepdims=True)
         out = np.zeros((X.shape[0], len(self.classes_)))

@@ -29,25 +29,30 @@ else:
 st.subheader("Narratives rising fastest")
 weeks = st.slider("Recent window (weeks of data)", 2, 52, 12, key="overview_weeks",
                   help="Growth = weekly claim rate in the last N weeks of data vs the narrative's rate before "
-                       "(add-one smoothed).")
+                       "(add-one smoothed); narratives are ranked by surge, which also weighs how many claims.")
 rising = query("rising_narratives", weeks=weeks, limit=10)
 if rising.empty:
     st.info("No narrative has claims in that window.")
 else:
     st.dataframe(rising, hide_index=True, width="stretch",
-                 column_config={"growth": st.column_config.NumberColumn(format="%.2f×")})
+                 column_config={"growth": st.column_config.NumberColumn(format="%.2f×"),
+                                "surge": st.column_config.NumberColumn(
+                                    format="%.1f", help="Recent claims above the narrative's usual rate, in "
+                                                        "Poisson standard deviations (the ranking)")})
 
 target = default_target()
 st.subheader(f"Stance toward {target} over time")
+periods = {"Y": "Yearly", "Q": "Quarterly", "M": "Monthly"}
+freq = st.segmented_control("Period", list(periods), default="Y", format_func=periods.get, key="overview_freq") or "Y"
 try:
-    timeline = query("stance_timeline", target=target, freq="M", subject="article")
+    timeline = query("stance_timeline", target=target, freq=freq, subject="article")
 except TrackerError as exc:  # an unknown target is a configuration matter, not a crash
     st.info(f"No stance data for {target!r} ({exc}).")
 else:
     if timeline.empty:
         st.info(f"No stance toward {target} has been measured yet.")
     else:
-        st.caption("Monthly share of articles in favor / against, with Wilson 95% intervals; bigger points = "
-                   "more articles, wide bands = few articles.")
+        st.caption(f"{periods[freq]} share of articles in favor / against, with Wilson 95% intervals; bigger "
+                   "points = more articles, wide bands = few articles.")
         stance_chart(timeline)
-        downloads(timeline, f"stance-{target}-monthly", key="overview_stance")
+        downloads(timeline, f"stance-{target}-{periods[freq].lower()}", key="overview_stance")

@@ -394,35 +394,14 @@ def csv_rows(articles: list[dict]) -> list[str]:
     return rows
 
 
-# csv.Sniffer decides that quotes inside fields are doubled ("") only when its 20,000-character sample holds a
-# field that matches this pattern (one of the sniffer's own regular expressions); otherwise it reports
-# doublequote=False and tracker's CSV reader splits every row whose text quotes someone. See README.md.
-_SNIFF_DOUBLEQUOTE = re.compile(r'((,)|^)\W*"[^,\n]*"[^,\n]*"\W*((,)|$)', re.MULTILINE)
-
-
 def render_csv(articles: list[dict], notes: list[str]) -> str:
-    """The researcher's export: header, then rows by outlet and date, written as RFC 4180 CSV (quotes doubled).
-
-    If any row's escaped text shows csv.Sniffer that quotes are doubled, the first such row goes first, so that
-    the dialect tracker sniffs from the start of the file is the one the file is written in. Otherwise a note says
-    that tracker's CSV reader (which trusts the sniffed ``doublequote``) will misread the file.
-    """
+    """The researcher's export: header, then rows by outlet and date, written as RFC 4180 CSV (quotes doubled)."""
     rows = csv_rows(articles)
     header = ",".join(CSV_COLUMNS) + "\r\n"
-    for i, row in enumerate(rows):
-        if _SNIFF_DOUBLEQUOTE.search(row):
-            rows.insert(0, rows.pop(i))
-            break
     text = header + "".join(rows)
     parsed = list(csv.reader(io.StringIO(text, newline="")))
     if len(parsed) != len(articles) + 1 or any(len(r) != len(CSV_COLUMNS) for r in parsed):
         raise BuildError(f"{CSV_FILE}: the file does not read back as CSV")
-    dialect = csv.Sniffer().sniff(text[:20000], delimiters=",\t;|")
-    if (dialect.delimiter, dialect.quotechar, dialect.doublequote) != (",", '"', True):
-        notes.append(f"{CSV_FILE}: csv.Sniffer reads the file's dialect as delimiter={dialect.delimiter!r}, "
-                     f"quotechar={dialect.quotechar!r}, doublequote={dialect.doublequote}; tracker's CSV reader "
-                     "uses the sniffed dialect as is, so rows whose text contains a double quote will be misread "
-                     "(tracker bug, see README.md)")
     return text
 
 

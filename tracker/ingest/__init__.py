@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 
 import sqlite_utils
 
-from tracker import TrackerError, db as store
+from tracker import TrackerError
+from tracker import db as store
 from tracker.ingest import dedupe
 from tracker.ingest.fetch import fetch_url, is_url
 from tracker.ingest.normalise import BadArticle, parse_mapping, to_article

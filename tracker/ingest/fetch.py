@@ -40,7 +40,7 @@ def fetch_url(url: str, *, timeout: float = 20.0) -> tuple[bytes, str | None]:
         if isinstance(reason, socket.gaierror):
             raise FetchError(f"cannot resolve host (offline?): {reason}") from exc
         raise FetchError(f"cannot connect (offline?): {reason}") from exc
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise FetchError(f"timed out after {timeout:g}s") from exc
     except OSError as exc:
         raise FetchError(f"cannot fetch: {exc}") from exc

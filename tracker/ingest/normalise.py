@@ -118,7 +118,7 @@ def parse_date(value: Any, *, today: dt.date | None = None) -> str | None:
         if abs(seconds) >= 1e11:  # epoch milliseconds (JavaScript, Java exports): 1e11 s is the year 5138
             seconds /= 1000
         try:
-            date = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).date()
+            date = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date()
         except (ValueError, OverflowError, OSError) as exc:  # far outside what the platform can represent
             raise DateProblem(
                 f"absurd date {str(value).strip()!r} (outside {EARLIEST.isoformat()}..today)"

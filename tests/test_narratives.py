@@ -1,0 +1,317 @@
+"""Narratives over a real store (hashing embedder): creation, incremental updates, stable ids on rebuild,
+reviewer decisions that survive later runs, near-duplicates, noise and history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tracker import review
+from tracker.db import open_db
+from tracker.embed import get_embedder
+from tracker.ingest import IngestOptions, ingest
+from tracker.narratives import narrative_members, run_narratives
+from tracker.pipeline import run_claims, run_embed
+
+TOPICS = {
+    "debt": [
+        "Chinese loans under CPEC are pushing Pakistan into a debt trap.",
+        "CPEC loans from China are pushing Pakistan deeper into a debt trap.",
+        "Chinese CPEC loans are pushing Pakistan into a dangerous debt trap.",
+        "CPEC debt from Chinese loans is pushing Pakistan into a debt trap.",
+        "Chinese loans under CPEC keep pushing Pakistan into a debt trap.",
+        "Costly Chinese loans under CPEC are pushing Pakistan into a debt trap.",
+    ],
+    "jobs": [
+        "CPEC power plants have created thousands of jobs in Sindh and Punjab.",
+        "Thousands of jobs in Sindh and Punjab were created by CPEC power plants.",
+        "CPEC power plants created thousands of new jobs in Punjab and Sindh.",
+        "New CPEC power plants have created thousands of local jobs in Sindh and Punjab.",
+        "CPEC power plants in Sindh and Punjab have created thousands of jobs.",
+        "CPEC coal power plants have created thousands of jobs in Sindh and Punjab.",
+    ],
+    "naval": [
+        "Gwadar port will become a Chinese naval base for warships.",
+        "Chinese warships will use Gwadar port as a naval base.",
+        "Gwadar port is set to become a naval base for Chinese warships.",
+        "Gwadar port could become a Chinese naval base hosting warships.",
+        "A Chinese naval base for warships will be built at Gwadar port.",
+        "Gwadar port will soon become a Chinese naval base for warships.",
+    ],
+    "attack": [
+        "Militants attacked a convoy of Chinese engineers near Dasu dam.",
+        "A convoy of Chinese engineers was attacked by militants near Dasu dam.",
+        "Militants attacked Chinese engineers travelling in a convoy near the Dasu dam.",
+        "Chinese engineers in a convoy near Dasu dam were attacked by militants.",
+        "Militants staged an attack on a convoy of Chinese engineers near Dasu dam.",
+        "Armed militants attacked a convoy of Chinese engineers near Dasu dam.",
+    ],
+}
+NOISE = [
+    "The weather in Lahore was pleasant and sunny on Sunday afternoon.",
+    "Cricket fans queued overnight for tickets to the final in Karachi.",
+]
+OUTLETS = ["Dawn", "Xinhua", "The Hindu", "Global Times", "Express Tribune", "Reuters"]
+TOPIC_OF = {text: topic for topic, texts in TOPICS.items() for text in texts}
+
+
+def flat(sentences: list[str]) -> list[float]:
+    return [0.5] * len(sentences)
+
+
+def batch(indices: range, *, noise: bool = False) -> list[dict]:
+    records = []
+    for t, texts in enumerate(TOPICS.values()):
+        for i in indices:
+            records.append({"text": texts[i], "source": OUTLETS[(i + t) % len(OUTLETS)],
+                            "date": f"2024-0{1 + i // 3}-{10 + i:02d}"})
+    if noise:
+        records += [{"text": text, "source": "Dawn", "date": "2024-01-20"} for text in NOISE]
+    return records
+
+
+@pytest.fixture(autouse=True)
+def _default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_CLUSTER_THRESHOLD", raising=False)
+
+
+@pytest.fixture
+def embedder():  # noqa: ANN201
+    return get_embedder("hashing")
+
+
+class Store:
+    """A store fed by small JSONL files, updated the way ``tracker update`` does."""
+
+    def __init__(self, tmp_path: Path, embedder) -> None:  # noqa: ANN001
+        self.db = open_db(":memory:")
+        self.tmp_path = tmp_path
+        self.embedder = embedder
+        self.files = 0
+
+    def add(self, records: list[dict]) -> dict:
+        self.files += 1
+        path = self.tmp_path / f"batch{self.files}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        report = ingest(self.db, [str(path)], IngestOptions())
+        assert report.rejected == 0
+        run_claims(self.db, score=flat)
+        run_embed(self.db, self.embedder)
+        return run_narratives(self.db, self.embedder)
+
+    def claim_id(self, text: str) -> int:
+        return self.db.execute("SELECT id FROM claims WHERE text = ? ORDER BY id LIMIT 1", [text]).fetchone()[0]
+
+    def narrative_of(self, text: str) -> int | None:
+        row = self.db.execute("SELECT narrative_id FROM narrative_claims WHERE claim_id = ?",
+                              [self.claim_id(text)]).fetchone()
+        return None if row is None else row[0]
+
+    def membership(self) -> dict[int, int]:
+        return dict(self.db.execute("SELECT claim_id, narrative_id FROM narrative_claims").fetchall())
+
+    def narrative(self, narrative_id: int) -> dict:
+        cursor = self.db.execute("SELECT * FROM narratives WHERE id = ?", [narrative_id])
+        return dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+
+    def topic_narrative(self, topic: str) -> int:
+        ids = {self.narrative_of(text) for text in TOPICS[topic][:4]}
+        assert len(ids) == 1 and None not in ids, f"{topic} is not one narrative: {ids}"
+        return ids.pop()
+
+
+@pytest.fixture
+def store(tmp_path: Path, embedder) -> Store:  # noqa: ANN001
+    s = Store(tmp_path, embedder)
+    counts = s.add(batch(range(4), noise=True))
+    assert counts["claims"] == 18
+    return s
+
+
+def test_narratives_are_created_with_descriptions(store: Store) -> None:
+    members = narrative_members(store.db)
+    assert len(members) == 4
+    for topic in TOPICS:
+        nid = store.topic_narrative(topic)
+        assert sorted(members[nid]) == sorted(store.claim_id(t) for t in TOPICS[topic][:4])
+        row = store.narrative(nid)
+        assert row["status"] == "active" and row["size"] == 4
+        assert row["n_sources"] == 4 and row["n_articles"] == 4
+        keywords = json.loads(row["keywords"])
+        assert keywords and row["label"]
+        assert {"debt": "debt", "jobs": "jobs", "naval": "naval", "attack": "convoy"}[topic] in keywords
+        assert row["central_claim_id"] in members[nid]
+        assert set(json.loads(row["representatives"])) <= set(members[nid])
+        assert row["first_seen"] == "2024-01-10" and row["last_seen"] == "2024-02-13"
+        assert row["centroid"] is not None
+
+
+def test_noise_claims_stay_unclustered(store: Store) -> None:
+    for text in NOISE:
+        assert store.narrative_of(text) is None
+    clustered = set(store.membership())
+    assert all(store.claim_id(t) not in clustered for t in NOISE)
+
+
+def test_history_records_created_narratives(store: Store) -> None:
+    created = store.db.execute(
+        "SELECT narrative_id, actor FROM narrative_history WHERE event = 'created'").fetchall()
+    assert sorted(n for n, _ in created) == sorted(narrative_members(store.db))
+    assert {actor for _, actor in created} == {"model"}
+
+
+def test_second_batch_joins_existing_narratives(store: Store) -> None:
+    ids = {topic: store.topic_narrative(topic) for topic in TOPICS}
+    before = store.membership()
+    counts = store.add(batch(range(4, 6)))
+    assert counts["claims"] == 8 and counts["created"] == 0
+    after = store.membership()
+    assert {k: v for k, v in after.items() if k in before} == before
+    for topic, nid in ids.items():
+        assert {store.narrative_of(t) for t in TOPICS[topic]} == {nid}
+        assert store.narrative(nid)["size"] == 6
+    # nothing new: a further run does nothing
+    assert run_narratives(store.db, store.embedder) == {"claims": 0}
+
+
+def test_rebuild_keeps_ids_and_memberships_on_unchanged_data(store: Store) -> None:
+    store.add(batch(range(4, 6)))
+    before = store.membership()
+    labels = dict(store.db.execute("SELECT id, label FROM narratives").fetchall())
+    counts = run_narratives(store.db, store.embedder, rebuild=True)
+    assert counts["created"] == 0 and counts["merged"] == 0 and counts["split"] == 0
+    assert store.membership() == before
+    assert dict(store.db.execute("SELECT id, label FROM narratives").fetchall()) == labels
+    assert store.db.execute("SELECT count(*) FROM narrative_history WHERE event = 'rebuilt'").fetchone()[0] == 1
+    # and a second rebuild is just as stable
+    run_narratives(store.db, store.embedder, rebuild=True)
+    assert store.membership() == before
+
+
+def test_changed_settings_require_a_rebuild(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.narratives import NarrativeError
+
+    monkeypatch.setenv("TRACKER_CLUSTER_THRESHOLD", "0.6")
+    with pytest.raises(NarrativeError, match="rebuild"):
+        run_narratives(store.db, store.embedder)
+    run_narratives(store.db, store.embedder, rebuild=True)  # allowed
+
+
+# --- reviewer decisions --------------------------------------------------------------------------------------
+
+def test_renamed_label_survives_updates_and_rebuild(store: Store) -> None:
+    nid = store.topic_narrative("debt")
+    review.rename(store.db, nid, "CPEC is a debt trap", reviewer="ana")
+    store.add(batch(range(4, 6)))
+    assert store.narrative(nid)["size"] == 6
+    run_narratives(store.db, store.embedder, rebuild=True)
+    row = store.narrative(nid)
+    assert row["label"] == "CPEC is a debt trap" and row["status"] == "active"
+    assert json.loads(row["keywords"])  # keywords are still derived
+
+
+def test_moved_claim_stays_where_the_reviewer_put_it(store: Store) -> None:
+    debt, jobs = store.topic_narrative("debt"), store.topic_narrative("jobs")
+    moved = TOPICS["debt"][0]
+    review.move(store.db, store.claim_id(moved), jobs, reviewer="ana")
+    assert store.narrative_of(moved) == jobs
+    store.add(batch(range(4, 6)))
+    assert store.narrative_of(moved) == jobs
+    run_narratives(store.db, store.embedder, rebuild=True)
+    assert store.narrative_of(moved) == jobs
+    assert store.narrative(jobs)["size"] == 7 and store.narrative(debt)["size"] == 5
+    assert store.db.execute("SELECT assigned_by FROM narrative_claims WHERE claim_id = ?",
+                            [store.claim_id(moved)]).fetchone()[0] == "reviewer"
+
+
+def test_excluded_claim_never_returns(store: Store) -> None:
+    debt = store.topic_narrative("debt")
+    excluded = TOPICS["debt"][1]
+    review.exclude(store.db, store.claim_id(excluded), debt, reviewer="ana")
+    assert store.narrative_of(excluded) is None
+    store.add(batch(range(4, 6)))
+    assert store.narrative_of(excluded) != debt
+    run_narratives(store.db, store.embedder, rebuild=True)
+    assert store.narrative_of(excluded) != debt
+    assert store.narrative(debt)["size"] == 5
+
+
+def test_merged_narrative_receives_nothing_and_its_claims_stay_in_the_target(store: Store) -> None:
+    naval, attack = store.topic_narrative("naval"), store.topic_narrative("attack")
+    review.merge(store.db, [naval], attack, reviewer="ana")
+    naval_claims = [store.claim_id(t) for t in TOPICS["naval"][:4]]
+    assert {store.membership()[c] for c in naval_claims} == {attack}
+    store.add(batch(range(4, 6)))
+    membership = store.membership()
+    assert naval not in membership.values()
+    assert {membership[c] for c in naval_claims} == {attack}
+    for text in TOPICS["naval"][4:]:  # new claims of the merged narrative follow it into its target
+        assert store.narrative_of(text) in (attack, None)
+    run_narratives(store.db, store.embedder, rebuild=True)
+    membership = store.membership()
+    assert naval not in membership.values()
+    assert {membership[c] for c in naval_claims} == {attack}
+    row = store.narrative(naval)
+    assert row["status"] == "merged" and row["merged_into"] == attack
+    history = store.db.execute(
+        "SELECT narrative_id, other_id FROM narrative_history WHERE event = 'merged'").fetchall()
+    assert (naval, attack) in history
+
+
+def test_locked_narrative_does_not_change(store: Store) -> None:
+    jobs = store.topic_narrative("jobs")
+    members = sorted(narrative_members(store.db)[jobs])
+    review.lock(store.db, jobs, reviewer="ana")
+    store.add(batch(range(4, 6)))
+    assert sorted(narrative_members(store.db)[jobs]) == members
+    run_narratives(store.db, store.embedder, rebuild=True)
+    assert sorted(narrative_members(store.db)[jobs]) == members
+    assert store.narrative(jobs)["size"] == 4
+    for text in TOPICS["jobs"][4:]:
+        assert store.narrative_of(text) != jobs
+
+
+def test_split_survives_updates_and_rebuild(store: Store) -> None:
+    attack = store.topic_narrative("attack")
+    split_off = [store.claim_id(t) for t in TOPICS["attack"][2:4]]
+    new_id = review.split(store.db, attack, split_off, "Dasu convoy attack (second wave)", reviewer="ana")
+    assert new_id != attack
+    store.add(batch(range(4, 6)))
+    run_narratives(store.db, store.embedder, rebuild=True)
+    membership = store.membership()
+    assert [membership[c] for c in split_off] == [new_id, new_id]
+    assert store.narrative(new_id)["label"] == "Dasu convoy attack (second wave)"
+    assert store.narrative(new_id)["status"] == "active"
+    kept = [store.claim_id(t) for t in TOPICS["attack"][:2]]
+    assert [membership[c] for c in kept] == [attack, attack]
+    events = {r[0] for r in store.db.execute(
+        "SELECT event FROM narrative_history WHERE narrative_id IN (?, ?)", [attack, new_id])}
+    assert "split" in events
+
+
+# --- near-duplicates -------------------------------------------------------------------------------------------
+
+def test_near_duplicate_articles_do_not_inflate_sources(store: Store) -> None:
+    jobs = store.topic_narrative("jobs")
+    before = store.narrative(jobs)
+    copy = {"text": TOPICS["jobs"][0], "source": "Syndicated Daily", "date": "2024-03-01"}
+    store.add([copy])
+    linked = store.db.execute(
+        "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0]
+    assert linked == 1
+    after = store.narrative(jobs)
+    assert after["size"] == before["size"] + 1
+    assert after["n_sources"] == before["n_sources"]
+    assert after["n_articles"] == before["n_articles"]
+
+
+def test_reviewer_merge_is_not_undone_by_the_next_update(store: Store) -> None:
+    naval, attack = store.topic_narrative("naval"), store.topic_narrative("attack")
+    review.merge(store.db, [naval], attack, reviewer="ana")
+    merged = [store.claim_id(t) for topic in ("naval", "attack") for t in TOPICS[topic][:4]]
+    store.add(batch(range(4, 6)))
+    membership = store.membership()
+    assert {membership[c] for c in merged} == {attack}
+    assert store.narrative(attack)["size"] >= 8
