@@ -12,6 +12,7 @@ from tracker.cli import cli
 from tracker.settings import SETTINGS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+SEED = Path(__file__).resolve().parent.parent / "datasets" / "cpec" / "corpus" / "seed" / "000_990483746a5582d2.txt"
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -57,7 +58,7 @@ def test_status_on_a_fresh_store(run_cli, tmp_store):
 
 
 def test_status_after_ingest(run_cli, tmp_store):
-    assert run_cli("ingest", "/work/shared/seeds/000_990483746a5582d2.txt", "--db", tmp_store).exit_code == 0
+    assert run_cli("ingest", str(SEED), "--db", tmp_store).exit_code == 0
     result = run_cli("status", "--db", tmp_store, "--format", "json")
     import json
 
@@ -73,7 +74,7 @@ def test_status_on_a_missing_store_is_one_line(run_cli, tmp_store):
 
 
 def test_db_setting_from_environment(run_cli, tmp_store):
-    result = run_cli("ingest", "/work/shared/seeds/000_990483746a5582d2.txt", env={"TRACKER_DB": tmp_store})
+    result = run_cli("ingest", str(SEED), env={"TRACKER_DB": tmp_store})
     assert result.exit_code == 0, result.output
     assert Path(tmp_store).exists()
 

@@ -25,7 +25,8 @@ from tracker.db import content_hash, open_db
 from tracker.ingest import IngestOptions, ingest
 from tracker.ingest.normalise import DateProblem, detect_language, parse_date
 
-SEED = Path("/work/shared/seeds/000_990483746a5582d2.txt")
+# the project's seed article, shipped byte for byte inside the bundled corpus
+SEED = Path(__file__).resolve().parents[1] / "datasets" / "cpec" / "corpus" / "seed" / "000_990483746a5582d2.txt"
 SEED_TITLE = "Pakistan, China Enhance CPEC Collaboration"
 
 # --- helpers ---------------------------------------------------------------------------------------------------
