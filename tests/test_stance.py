@@ -228,7 +228,7 @@ def test_narrative_stance_follows_attribution(store) -> None:  # noqa: ANN001
                                        [attribution]).fetchone() for attribution in ("assert", "report", "refute")}
     assert all(rows.values()), rows
     nid = store.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY id LIMIT 1").fetchone()[0]
-    for attribution, (claim_id,) in rows.items():
+    for (claim_id,) in rows.values():
         current = store.execute("SELECT narrative_id FROM narrative_claims WHERE claim_id = ?",
                                 [claim_id]).fetchone()
         if current is None or current[0] != nid:
@@ -239,7 +239,7 @@ def test_narrative_stance_follows_attribution(store) -> None:  # noqa: ANN001
     assert stances[rows["assert"][0]] == "agree"
     assert stances[rows["report"][0]] == "discuss"
     assert stances[rows["refute"][0]] == "disagree"
-    for claim_id, label, attribution, model in store.execute(
+    for _claim_id, label, attribution, model in store.execute(
             "SELECT ns.claim_id, ns.label, c.attribution, ns.model FROM narrative_stances ns "
             "JOIN claims c ON c.id = ns.claim_id WHERE ns.source = 'model'"):
         assert label == ATTRIBUTION_TO_NARRATIVE_STANCE[attribution] and model == NARRATIVE_RULE_VERSION

@@ -1,8 +1,8 @@
 """``tracker eval``: run the product's own code on labelled data and score it (the evaluation contract).
 
 Every task reads JSON Lines (``.jsonl`` or ``.jsonl.gz``), runs on a temporary in-memory store (never the user's),
-reads gold labels only to score, and returns a dict with exactly the contract's metric keys. Predictions, one per input line and in input order, can be written for independent
-re-scoring.
+reads gold labels only to score, and returns a dict with exactly the contract's metric keys. Predictions, one per
+input line and in input order, can be written for independent re-scoring.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from tracker import TrackerError
 from tracker.db import blob_to_vector, counts
 
 FREQS = {"W": "date(a.published, '-6 days', 'weekday 1')", "M": "substr(a.published, 1, 7) || '-01'",
-         "Q": "substr(a.published, 1, 5) || printf('%02d', ((cast(substr(a.published, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1)"
-              " || '-01'",
+         "Q": "substr(a.published, 1, 5) || "
+              "printf('%02d', ((cast(substr(a.published, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'",
          "Y": "substr(a.published, 1, 4) || '-01-01'"}
 GROUPS = ("source", "country", "narrative")
 TIMELINE_COLUMNS = ["period", "group", "favor", "against", "none", "n", "favor_share", "favor_lo", "favor_hi",

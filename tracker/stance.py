@@ -144,7 +144,8 @@ def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, fo
         version = f"{kind}:v{n + 1}"
         model.set_params(embedder=_embedder_name(embedder))
         db.execute(
-            "INSERT INTO models(kind, version, params, metrics, n_train, blob, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO models(kind, version, params, metrics, n_train, blob, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [kind, version, json.dumps({"embedder": embedder.name}), json.dumps(metrics), len(rows),
              pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL), store.now()],
         )
@@ -176,7 +177,7 @@ def run_stance(db: sqlite_utils.Database, embedder: Embedder, *, recompute: bool
     run_id = store.start_run(db, "stance", {"model": embedder.name, "recompute": recompute})
     counts: dict[str, Any] = {}
     cached = CachedEmbedder(db, embedder)
-    for target_id, name in db.execute("SELECT id, name FROM targets ORDER BY id").fetchall():
+    for (name,) in db.execute("SELECT name FROM targets ORDER BY id").fetchall():
         found = latest_model(db, name)
         if found is None:
             train(db, name, cached)
