@@ -38,9 +38,9 @@ carried = query("source_narratives", source_id)
 st.dataframe(carried, hide_index=True, height=260)
 
 target = default_target()
-st.subheader(f"Stance toward {target}")
+st.subheader(f"Stance toward {target}, by year")
 if target in query("targets"):
-    data = query("stance_timeline", target=target, freq="M", subject="article", sources=[int(source_id)])
+    data = query("stance_timeline", target=target, freq="Y", subject="article", sources=[int(source_id)])
     if data.empty:
         st.info("No stance measured for this outlet.")
     else:

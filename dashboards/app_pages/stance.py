@@ -1,4 +1,4 @@
-"""Stance over time: shares toward a target per week or month, by outlet, country or narrative, with intervals."""
+"""Stance over time: shares toward a target per period, by outlet, country or narrative, with intervals."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ if not targets:
 c1, c2, c3, c4 = st.columns(4)
 target = c1.selectbox("Target", targets, key="st_target",
                       index=targets.index(default_target()) if default_target() in targets else 0)
-freq = c2.radio("Period", ["M", "W"], key="st_freq", horizontal=True,
-                format_func=lambda f: {"M": "month", "W": "week"}[f])
+freq = c2.radio("Period", ["Y", "Q", "M", "W"], key="st_freq", horizontal=True,
+                format_func=lambda f: {"Y": "year", "Q": "quarter", "M": "month", "W": "week"}[f])
 by_label = c3.selectbox("Group by", ["none", "source", "country", "narrative"], key="st_by")
 subject = c4.radio("Count", ["article", "claim"], key="st_subject", horizontal=True)
 dedupe = st.checkbox("Count syndicated copies (near-duplicates) once", key="st_dedupe")
