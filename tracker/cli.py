@@ -139,7 +139,7 @@ def run_stages(db, embedder, *, stages: tuple[str, ...] = ("claims", "embed", "n
 
     if "claims" in stages:
         with _bar("claims", " articles") as bar:
-            click.echo(run_claims(db, progress=bar.update).summary())
+            click.echo(run_claims(db, embedder, progress=bar.update).summary())
     if "embed" in stages:
         with _bar("embed", " claims") as bar:
             click.echo(run_embed(db, embedder, batch_size=int(settings.get("batch_size")),

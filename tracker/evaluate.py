@@ -88,7 +88,7 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str]) 
 
 # --- tasks ------------------------------------------------------------------------------------------------------
 
-def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] | None) -> tuple[
+def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] | None, embedder: Embedder) -> tuple[
     dict[str, Any], list[dict[str, Any]]
 ]:
     from sklearn.metrics import average_precision_score, precision_recall_fscore_support
@@ -96,9 +96,9 @@ def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] 
     from tracker.checkworthy import CheckworthyModel, default_model
 
     if train:
-        model = CheckworthyModel().fit([r["text"] for r in train], [int(r["label"]) for r in train])
+        model = CheckworthyModel(embedder=embedder).fit([r["text"] for r in train], [int(r["label"]) for r in train])
     else:
-        model = default_model()
+        model = default_model(embedder)
     scores = model.score([r["text"] for r in records])
     gold = [int(r["label"]) for r in records]
     pred = [int(s >= 0.5) for s in scores]
@@ -208,7 +208,7 @@ def run(task: str, path: str, *, corpus: str | None = None, train: str | None = 
 
         embedder = CachedEmbedder(open_db(settings.get("eval_cache")), embedder)
     if task == "checkworthy":
-        return eval_checkworthy(records, train_records)
+        return eval_checkworthy(records, train_records, embedder)
     if task == "match":
         if not corpus:
             raise TrackerError("match needs --corpus FILE (records {\"id\", \"text\"})")

@@ -30,23 +30,35 @@ class StageResult:
         return f"{self.stage}: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())
 
 
-_checkworthy_model = None
+_checkworthy_models: dict[str, Any] = {}
 
 
-def checkworthy_scorer() -> Callable[[list[str]], list[float]]:
-    """The shipped check-worthiness model, fitted once per process."""
-    global _checkworthy_model
-    if _checkworthy_model is None:
+def checkworthy_scorer(db: sqlite_utils.Database, embedder: Embedder) -> Callable[[list[str]], list[float]]:
+    """The shipped check-worthiness model for ``embedder`` (fitted once per process), scoring with the store's
+    vectors: sentences it embeds are saved, so the embed stage does not embed them again."""
+    if embedder.name not in _checkworthy_models:
         from tracker.checkworthy import default_model
 
-        _checkworthy_model = default_model()
-    return _checkworthy_model.score
+        _checkworthy_models[embedder.name] = default_model(CachedEmbedder(db, embedder))
+        _checkworthy_models[embedder.name].embedder = embedder  # keep no reference to this store
+    model = _checkworthy_models[embedder.name]
+    cached = CachedEmbedder(db, embedder)
+    return lambda sentences: model.score(sentences, cached.encode(sentences))
 
 
-def run_claims(db: sqlite_utils.Database, *, score: Callable[[list[str]], list[float]] | None = None,
+def run_claims(db: sqlite_utils.Database, embedder: Embedder | None = None, *,
+               score: Callable[[list[str]], list[float]] | None = None,
                progress: Progress | None = None) -> StageResult:
-    """Extract claims from every article not yet processed (articles are processed in id order)."""
-    score = score or checkworthy_scorer()
+    """Extract claims from every article not yet processed (articles are processed in id order).
+
+    Check-worthiness comes from ``score`` or else the shipped model on ``embedder``'s vectors (default: the
+    ``embedding_model`` setting).
+    """
+    if score is None:
+        from tracker import settings
+        from tracker.embed import get_embedder
+
+        score = checkworthy_scorer(db, embedder or get_embedder(settings.get("embedding_model")))
     last = int(store.get_meta(db, "claims.last_article_id", 0) or 0)
     run_id = store.start_run(db, "claims", {"extractor": EXTRACTOR_VERSION})
     articles = claims = 0
