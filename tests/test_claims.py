@@ -201,3 +201,8 @@ def test_seed_article_attributions() -> None:
     assert {c.attribution for c in claims} <= {"assert", "report", "refute"}
     rejected = [c for c in claims if "rejected disinformation" in c.text]
     assert rejected and all(c.attribution == "refute" for c in rejected)
+
+
+def test_discourse_adverbs_are_not_claimants() -> None:
+    claimant, attribution = claimant_and_attribution("Beijing, however, said the attack would not derail the corridor.")
+    assert (claimant, attribution) == ("Beijing", "report")

@@ -203,6 +203,8 @@ def claimant_and_attribution(sentence: str, previous: str | None = None) -> tupl
 
 
 _CLAUSE = re.compile(r"[,;:\"“”()–—-]")
+_DISCOURSE = {"however", "meanwhile", "moreover", "also", "instead", "nevertheless", "separately", "earlier",
+              "later", "still", "in turn", "in response", "for its part", "for their part", "too"}
 _DETERMINER_ONLY = {"", "the", "a", "an", "it", "this", "that", "which", "who", "there"}
 
 
@@ -213,8 +215,9 @@ def _subject_before_verb(sentence: str, previous: str | None) -> str | None:
     if match is None:
         return None
     segments = [seg.strip() for seg in _CLAUSE.split(sentence[: match.start()])]
-    while segments and (not segments[-1] or segments[-1].split()[0].lower() in {"who", "which", "whose"}):
-        segments.pop()  # "Army chief General X, who attended the ceremony, said" -> the phrase before "who"
+    while segments and (not segments[-1] or segments[-1].split()[0].lower() in {"who", "which", "whose"}
+                        or segments[-1].lower() in _DISCOURSE):
+        segments.pop()  # "General X, who attended the ceremony, said" / "Beijing, however, said": the subject
     if not segments:
         return None
     words = segments[-1].split()
