@@ -263,13 +263,18 @@ class IncrementalClusterer:
         if not hasattr(self, "sums_"):
             self._init_state(X.shape[1], texts is not None)
         Z = self._features(X, texts)
+        ids, touched = self._online_pass(Z)
+        self.merged_ = self._merge(touched)
+        self.cluster_ids_ = self.resolve(ids)
+        return self.labels_for(self.cluster_ids_)
+
+    def _online_pass(self, Z: np.ndarray) -> tuple[np.ndarray, set[int]]:
+        """Assign rows in order, ``chunk_size`` at a time; returns their cluster ids and the clusters touched."""
         ids = np.empty(len(Z), np.int64)
         touched: set[int] = set()
         for start in range(0, len(Z), self.chunk_size):
             ids[start:start + self.chunk_size] = self._assign_chunk(Z[start:start + self.chunk_size], touched)
-        self.merged_ = self._merge(touched)
-        self.cluster_ids_ = self.resolve(ids)
-        return self.labels_for(self.cluster_ids_)
+        return ids, touched
 
     def _assign_chunk(self, Z: np.ndarray, touched: set[int]) -> np.ndarray:
         b = len(Z)
@@ -352,10 +357,7 @@ class IncrementalClusterer:
         X = np.asarray(X, dtype=np.float32)
         self._init_state(X.shape[1], texts is not None)
         Z = self._features(X, texts)
-        ids = np.empty(len(Z), np.int64)
-        touched: set[int] = set()
-        for start in range(0, len(Z), self.chunk_size):
-            ids[start:start + self.chunk_size] = self._assign_chunk(Z[start:start + self.chunk_size], touched)
+        ids, touched = self._online_pass(Z)
         self._merge(touched)
         ids = self.resolve(ids)
         for _ in range(self.refine_iter):
