@@ -10,7 +10,6 @@ import pytest
 from tracker import TrackerError
 from tracker.db import (
     StoreError,
-    atomic,
     blob_to_vector,
     load_embeddings,
     log_review,
@@ -96,12 +95,12 @@ def test_embeddings_round_trip_as_float32(db, hashing_embedder):
 
 def test_atomic_rolls_back_on_error(db):
     with pytest.raises(RuntimeError):
-        with atomic(db):
+        with db.atomic():
             db.execute("INSERT INTO sources(name) VALUES ('Dawn')")
             db.execute("INSERT INTO meta(key, value) VALUES ('k', 'v')")
             raise RuntimeError("boom")
     assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM meta").fetchone()[0] == 0
-    with atomic(db):
+    with db.atomic():
         db.execute("INSERT INTO sources(name) VALUES ('Geo')")
     assert db.execute("SELECT name FROM sources").fetchall() == [("Geo",)]

@@ -10,7 +10,7 @@ ground truth.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracker.records import Claim
@@ -267,10 +267,3 @@ def extract_claims(
         claims.append(Claim(article_id=article_id, idx=idx, start=span.start, end=span.end, text=sentence,
                             claimant=claimant, attribution=attribution, checkworthy=float(value)))
     return claims
-
-
-def iter_claims(articles: Iterator[tuple[int, str, str | None]],
-                score: Callable[[list[str]], list[float]] | None = None) -> Iterator[list[Claim]]:
-    """Claims of each ``(article_id, text, language)``, one list per article."""
-    for article_id, text, language in articles:
-        yield extract_claims(article_id, text, language, score=score)

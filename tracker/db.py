@@ -27,8 +27,6 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -329,13 +327,6 @@ def open_db(path: str | Path = ":memory:", *, create: bool = True) -> sqlite_uti
     except Exception as exc:  # sqlite3.DatabaseError and friends: not a database, locked, read-only
         raise StoreError(f"{path}: cannot open as a tracker store ({exc})") from exc
     return db
-
-
-@contextmanager
-def atomic(db: sqlite_utils.Database) -> Iterator[None]:
-    """One transaction: everything inside is committed together or not at all."""
-    with db.atomic():
-        yield
 
 
 # --- hashing and vectors -------------------------------------------------------------------------------------
