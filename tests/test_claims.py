@@ -206,3 +206,12 @@ def test_seed_article_attributions() -> None:
 def test_discourse_adverbs_are_not_claimants() -> None:
     claimant, attribution = claimant_and_attribution("Beijing, however, said the attack would not derail the corridor.")
     assert (claimant, attribution) == ("Beijing", "report")
+
+
+@pytest.mark.parametrize("sentence", [
+    "New Delhi's grumbling about the corridor deserves no more than a polite dismissal.",
+    "That concern misreads the structure of the financing package.",
+    "Reports of Chinese troops in Gwadar are groundless scaremongering.",
+])
+def test_rebuttals_without_a_denial_verb_are_refutations(sentence: str) -> None:
+    assert claimant_and_attribution(sentence)[1] == "refute"

@@ -101,7 +101,10 @@ _REFUTE = re.compile(
     r"rebut(?:s|ted|ting)?|repudiat(?:e|es|ed|ing)|disput(?:e|es|ed|ing)|contradict(?:s|ed)?|"
     r"baseless|unfounded|fabricated|no evidence|not true|untrue|is false|are false|was false|"
     r"false claims?|fake news|myth|no truth|without (?:any )?basis|misleading|mischievous|"
-    r"nothing (?:could be )?further from the truth|propaganda against)\b",
+    r"nothing (?:could be )?further from the truth|propaganda against|dismissal|misread(?:s|ing)?|"
+    r"ignores? that|overstat(?:e|es|ed|ing)|exaggerat\w*|no (?:legal|moral|factual|real) basis|not the case|"
+    r"is wrong|are wrong|wide of the mark|does not hold|do not hold|smears?|slander\w*|groundless|canard|"
+    r"scaremongering|fearmongering|hysteria)\b",
     re.IGNORECASE,
 )
 _REFUTE_OTHER = re.compile(r"(拒绝|驳斥|否认|谣言|虚假|不实|抹黑|مسترد|تردید|بے بنیاد|جھوٹ|غلط)")
