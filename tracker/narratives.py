@@ -169,7 +169,7 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
             narrative_id = int(narratives[narrative_id]["merged_into"])
         return narrative_id
 
-    created = 0
+    created: set[int] = set()
     timestamp = store.now()
     desired: dict[int, int | None] = {}
     for claim_id, label, before in zip(claim_ids.tolist(), labels.tolist(), old.tolist()):
@@ -183,7 +183,7 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
                 mapping[label] = int(cursor.lastrowid)
                 narratives[mapping[label]] = {"status": "active", "merged_into": None, "locked": False}
                 _history(db, "created", mapping[label], None, {"cluster": label})
-                created += 1
+                created.add(mapping[label])
             target = live(mapping[label])
             if narratives[target]["locked"] or (claim_id, target) in excluded:
                 target = None
@@ -209,7 +209,7 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
             "INSERT OR REPLACE INTO narrative_claims(claim_id, narrative_id, similarity, assigned_by, assigned_at) "
             "VALUES (?, ?, NULL, 'model', ?)", [claim_id, target, timestamp])
         db.execute("DELETE FROM unclustered_claims WHERE claim_id = ?", [claim_id])
-    counts = {"created": created, "merged": 0, "split": 0, "dissolved": 0}
+    counts = {"created": len(created), "merged": 0, "split": 0, "dissolved": 0}
     remaining = dict(db.execute(
         "SELECT narrative_id, count(*) FROM narrative_claims GROUP BY narrative_id").fetchall())
     for (before, target), n in sorted(moves.items()):
@@ -219,7 +219,7 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
             narratives[before]["status"] = "merged"
             _history(db, "merged", before, target, {"claims": n})
             counts["merged"] += 1
-        elif remaining.get(before, 0) > 0 and _is_new(db, target, timestamp):
+        elif remaining.get(before, 0) > 0 and target in created:
             _history(db, "split", before, target, {"claims": n})
             counts["split"] += 1
     for narrative_id in sorted(touched):
@@ -232,11 +232,6 @@ def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild
         _history(db, "rebuilt", None, None, {"claims": int(len(claim_ids)), **counts})
     describe(db, sorted(n for n in touched if remaining.get(n, 0) > 0))
     return counts
-
-
-def _is_new(db: sqlite_utils.Database, narrative_id: int, timestamp: str) -> bool:
-    row = db.execute("SELECT created_at FROM narratives WHERE id = ?", [narrative_id]).fetchone()
-    return bool(row and row[0] == timestamp)
 
 
 def _history(db: sqlite_utils.Database, event: str, narrative_id: int | None, other_id: int | None,
