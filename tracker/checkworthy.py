@@ -8,13 +8,14 @@ named entities, hedges, first person, questions). The shipped model is fitted on
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+
+from tracker.resources import read_jsonl
 
 _NUMBER = re.compile(r"\d")
 _PERCENT = re.compile(r"\d\s*(%|percent|per cent)", re.IGNORECASE)
@@ -93,14 +94,8 @@ class CheckworthyModel:
 
 
 def read_labelled(path: str | Path) -> tuple[list[str], list[int]]:
-    texts, labels = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                texts.append(record["text"])
-                labels.append(int(record["label"]))
-    return texts, labels
+    records = read_jsonl(path)
+    return [r["text"] for r in records], [int(r["label"]) for r in records]
 
 
 def default_model(embedder: Any = None) -> CheckworthyModel:

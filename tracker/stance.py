@@ -94,13 +94,10 @@ def training_rows(db: sqlite_utils.Database, target: dict[str, Any]) -> list[tup
     """(text, target, label) examples for ``target``: shipped set, examples, users' and reviewers' labels."""
     rows: list[tuple[str, str, str]] = []
     if target["name"].upper() == "CPEC":
-        from tracker.resources import dataset_path
+        from tracker.resources import dataset_path, read_jsonl
 
-        with open(dataset_path("cpec", "stance", "target_stance_train.jsonl"), encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    rows.append((record["text"], target["name"], record["label"]))
+        rows.extend((r["text"], target["name"], r["label"])
+                    for r in read_jsonl(dataset_path("cpec", "stance", "target_stance_train.jsonl")))
     for label in ("favor", "against"):
         rows.extend((text, target["name"], label) for text in target["examples"].get(label, []))
     rows.extend((text, target["name"], label) for text, label in db.execute(

@@ -8,8 +8,6 @@ names are what gets pickled, so a saved model does not carry the transformer wei
 
 from __future__ import annotations
 
-import gzip
-import json
 import pickle
 import re
 from collections.abc import Sequence
@@ -22,6 +20,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
+
+from tracker.resources import read_jsonl
 
 TARGET_LABELS = ("favor", "against", "none")
 CLAIM_LABELS = ("agree", "disagree", "discuss", "unrelated")
@@ -565,12 +565,6 @@ def load_model(path: str | Path) -> Any:
     """Load a model written by :func:`save_model` (only load files you trust: this is pickle)."""
     with open(path, "rb") as fh:
         return pickle.load(fh)  # noqa: S301 - trusted model files only
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file (gzip if the name ends in .gz)."""
-    with (gzip.open if str(path).endswith(".gz") else open)(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 def default_target_model(
