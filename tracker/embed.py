@@ -144,3 +144,10 @@ def get_embedder(name: str = "minilm") -> Embedder:
     except KeyError:
         raise TrackerError(f"unknown embedding model {name!r}; choose one of {', '.join(_FACTORIES)}") from None
     return factory()
+
+
+def factory_name(embedder: object) -> str | None:
+    """The :func:`get_embedder` name that rebuilds ``embedder`` (matched on its model ``name``, so wrappers such as
+    :class:`tracker.pipeline.CachedEmbedder` count too), or ``None`` for an embedder tracker does not ship."""
+    model = getattr(embedder, "name", None)
+    return next((key for key, factory in _FACTORIES.items() if factory.name == model), None)

@@ -139,7 +139,6 @@ def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, fo
     with db.atomic():
         n = db.execute("SELECT count(*) FROM models WHERE kind = ?", [kind]).fetchone()[0]
         version = f"{kind}:v{n + 1}"
-        model.set_params(embedder=_embedder_name(embedder))
         db.execute(
             "INSERT INTO models(kind, version, params, metrics, n_train, blob, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -147,11 +146,6 @@ def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, fo
              pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL), store.now()],
         )
     return {"version": version, "n_train": len(rows), "metrics": metrics}
-
-
-def _embedder_name(embedder: Embedder) -> str:
-    return {"all-MiniLM-L6-v2": "minilm", "multilingual-e5-small-q4": "e5", "hashing": "hashing"}.get(
-        embedder.name, "minilm")
 
 
 def latest_model(db: sqlite_utils.Database, target_name: str) -> tuple[str, Any] | None:

@@ -123,13 +123,10 @@ def _resolve(embedder: Any) -> Any:
 
 
 def _embedder_state(embedder: Any) -> Any:
-    """Replace a tracker.embed embedder by its factory name, so pickles carry no model weights."""
-    module = type(embedder).__module__
-    if module == "tracker.embed":
-        return {"MiniLMEmbedder": "minilm", "E5Embedder": "e5", "HashingEmbedder": "hashing"}.get(
-            type(embedder).__name__, embedder
-        )
-    return embedder
+    """Replace an embedder tracker ships by its factory name, so pickles carry no model weights (or stores)."""
+    from tracker.embed import factory_name
+
+    return factory_name(embedder) or embedder
 
 
 class _Picklable:
