@@ -3,7 +3,7 @@
 ``make_sample_store(path_or_db)`` fills a fresh store with 8 fictional outlets, 60 articles over 2015-2025
 (one near-duplicate linked by ``duplicate_of``, one whose text carries ``<script>`` and a markdown link),
 claims whose offsets reproduce the article text exactly, five narratives with members, hashing embeddings and
-centroids, stances toward CPEC for claims and articles, and narrative stances.
+centroids, two themes over them, stances toward CPEC for claims and articles, and narrative stances.
 """
 
 from __future__ import annotations
@@ -212,6 +212,7 @@ def make_sample_store(path_or_db: str | Path | sqlite_utils.Database = ":memory:
                    "('2024-02-01T10:00:00+00:00', 'Ayesha', 'verdict', 1, ?, NULL)",
                    [json.dumps({"verdict": "misleading"})])
     from tracker.review import refresh_narrative
+    from tracker.themes import describe_themes
 
     with db.atomic():
         for n in range(1, len(NARRATIVES) + 1):
@@ -220,6 +221,12 @@ def make_sample_store(path_or_db: str | Path | sqlite_utils.Database = ":memory:
                 "SELECT claim_id FROM narrative_claims WHERE narrative_id = ? ORDER BY similarity DESC", [n])]
             db.execute("UPDATE narratives SET central_claim_id = ?, representatives = ? WHERE id = ?",
                        [members[0], json.dumps(members[:3]), n])
+        # two themes: the economy (debt, jobs, contracts) and security (naval base, attacks)
+        for theme_id, narrative_ids in ((1, (1, 2, 5)), (2, (3, 4))):
+            db.execute("INSERT INTO themes(id, created_at, updated_at) VALUES (?, ?, ?)", [theme_id, now, now])
+            db.execute(f"UPDATE narratives SET theme_id = ? WHERE id IN ({','.join('?' * len(narrative_ids))})",
+                       [theme_id, *narrative_ids])
+        describe_themes(db, [1, 2])
     return db
 
 

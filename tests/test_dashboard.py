@@ -60,11 +60,16 @@ def test_overview_shows_counts(store):
 
 def test_narratives_list_filters(store):
     at = app("narratives")
-    assert len(at.dataframe[0].value) == 5
+    themes, narratives = at.dataframe[0].value, at.dataframe[1].value
+    assert themes["id"].tolist() == [1, 2] and themes["n_narratives"].tolist() == [3, 2]
+    assert len(narratives) == 5 and narratives.set_index("id")["theme"].notna().all()
+    at.selectbox(key="nar_theme").select(2).run()
+    assert sorted(at.dataframe[1].value["id"]) == [3, 4]
+    at.selectbox(key="nar_theme").select(None).run()
     at.text_input(key="nar_filter").input("gwadar").run()
-    assert at.dataframe[0].value["id"].tolist() == [3]
+    assert at.dataframe[1].value["id"].tolist() == [3]
     at.multiselect(key="nar_verdict").select("misleading").run()
-    assert at.dataframe[0].value.empty and not at.exception
+    assert at.dataframe[1].value.empty and not at.exception
 
 
 def test_narrative_page_escapes_article_text(store):

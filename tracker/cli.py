@@ -146,9 +146,12 @@ def run_stages(db, embedder, *, stages: tuple[str, ...] = ("claims", "embed", "n
                                  progress=bar.update).summary())
     if "narratives" in stages:
         from tracker.narratives import run_narratives
+        from tracker.themes import run_themes
 
         counts = run_narratives(db, embedder, rebuild=rebuild)
         click.echo("narratives: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        counts = run_themes(db, threshold=float(settings.get("theme_threshold")))
+        click.echo("themes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if "stance" in stages:
         from tracker.stance import run_stance
 
@@ -226,7 +229,8 @@ def embed(db_path: str | None, model_name: str | None) -> None:
 @click.option("--rebuild", is_flag=True, help="Re-cluster every claim; ids stay stable, reviewer decisions kept.")
 @friendly_errors
 def narratives(db_path: str | None, model_name: str | None, rebuild: bool) -> None:
-    """Cluster new claims into narratives (incrementally), or re-cluster all with --rebuild.
+    """Cluster new claims into narratives (incrementally), or re-cluster all with --rebuild; then regroup the
+    narratives into themes (storylines).
 
     \b
     Example:

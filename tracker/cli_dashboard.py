@@ -85,6 +85,24 @@ def rename_command(narrative_id: int, label: str, reviewer: str, note: str | Non
     click.echo(f"narrative {narrative_id} renamed")
 
 
+@review_group.command("rename-theme")
+@click.argument("theme_id", type=int)
+@click.argument("label")
+@reviewer_option
+@note_option
+@db_option
+@friendly_errors
+def rename_theme_command(theme_id: int, label: str, reviewer: str, note: str | None, db_path: str | None) -> None:
+    """Rename a theme (a group of narratives); the label is kept while the theme lasts.
+
+    \b
+    Example:
+        tracker review rename-theme 3 "Debt and repayments" --reviewer Ayesha
+    """
+    review.rename_theme(open_store(db_path, create=False), theme_id, label, reviewer=reviewer, note=note)
+    click.echo(f"theme {theme_id} renamed")
+
+
 @review_group.command("verdict")
 @click.argument("narrative_id", type=int)
 @click.argument("verdict", type=click.Choice(review.VERDICTS))

@@ -12,7 +12,8 @@ Tables (see the CREATE statements below for every column):
 - ``claims``: sentences that make claims, with offsets into ``articles.text``; ``claims_fts`` indexes their text.
 - ``embeddings``: float32 vectors keyed by content hash and model name.
 - ``narratives``, ``narrative_claims``, ``narrative_history``, ``narrative_constraints``: clusters of claims,
-  membership, merges/splits, and reviewer decisions that every later run must respect.
+  membership, merges/splits, and reviewer decisions that every later run must respect. ``themes``: narratives of
+  one storyline, grouped one level up (``narratives.theme_id``).
 - ``targets``, ``stances``, ``narrative_stances``, ``stance_labels``, ``models``: stance toward targets and
   narratives, the labels models learn from, and the fitted models with their scores.
 - ``reviews``: append-only log of reviewer actions. ``runs``: what each pipeline stage did, with which settings.
@@ -294,6 +295,31 @@ def m003_dashboard_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_narrative_stances_narrative ON narrative_stances(narrative_id, label)")
 
 
+
+@migrations()
+def m004_themes(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- Themes: narratives of one storyline, regrouped on every narratives run (ids kept by overlap).
+        CREATE TABLE themes (
+            id INTEGER PRIMARY KEY,
+            label TEXT,                     -- top keywords, or the reviewer's name when renamed
+            keywords TEXT,                  -- JSON list of distinctive keywords (c-TF-IDF over its claims)
+            label_locked INTEGER NOT NULL DEFAULT 0,  -- 1: a reviewer renamed it; the label is kept
+            n_narratives INTEGER NOT NULL DEFAULT 0,
+            size INTEGER NOT NULL DEFAULT 0,          -- claims in its narratives
+            n_sources INTEGER NOT NULL DEFAULT 0,     -- distinct outlets, near-duplicates counted once
+            first_seen TEXT, last_seen TEXT,
+            status TEXT NOT NULL DEFAULT 'active',    -- active | dissolved (its narratives drifted apart)
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        ALTER TABLE narratives ADD COLUMN theme_id INTEGER REFERENCES themes(id);
+        CREATE INDEX idx_narratives_theme ON narratives(theme_id);
+        """,
+    )
+
 def now() -> str:
     """Current UTC time as an ISO string (seconds)."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -512,4 +538,5 @@ def counts(db: sqlite_utils.Database) -> dict[str, int]:
         "SELECT count(*) FROM narratives WHERE status = 'active'"
     ).fetchone()[0]
     out["clustered_claims"] = db.execute("SELECT count(*) FROM narrative_claims").fetchone()[0]
+    out["active_themes"] = db.execute("SELECT count(*) FROM themes WHERE status = 'active'").fetchone()[0]
     return out

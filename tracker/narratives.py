@@ -244,8 +244,22 @@ def _history(db: sqlite_utils.Database, event: str, narrative_id: int | None, ot
 
 # --- descriptions -----------------------------------------------------------------------------------------------
 
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def tokens(text: str) -> list[str]:
-    return [w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS and len(w) > 2]
+    """Lower-cased content words, possessives folded ("China's" -> "china"), for keyword extraction."""
+    words = (_POSSESSIVE.sub("", m.lower()) for m in _WORD.findall(text))
+    return [w for w in words if w not in STOPWORDS and len(w) > 2]
+
+
+def document_frequency_of(term: str, document_frequency: dict[str, int], default: int) -> int:
+    """Claims containing ``term``. The FTS5 vocabulary splits hyphenated words, so "china-pakistan" is as common
+    as its least common part; a word the vocabulary lacks gets ``default``."""
+    if term in document_frequency:
+        return document_frequency[term]
+    parts = [document_frequency[p] for p in re.split(r"[-'’]", term) if p in document_frequency]
+    return min(parts) if parts else default
 
 
 def describe(db: sqlite_utils.Database, narrative_ids: list[int], *, n_keywords: int = 6,
@@ -268,7 +282,8 @@ def describe(db: sqlite_utils.Database, narrative_ids: list[int], *, n_keywords:
         if not members:
             continue
         counts = Counter(t for m in members for t in tokens(m[1]))
-        scored = {t: (1 + math.log(n)) * math.log(1 + total_claims / (1 + document_frequency.get(t, n)))
+        scored = {t: (1 + math.log(n))
+                  * math.log(1 + total_claims / (1 + document_frequency_of(t, document_frequency, n)))
                   for t, n in counts.items()}
         keywords = [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n_keywords]]
         central, representatives = _central(db, members, model, n_representatives)

@@ -140,8 +140,10 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
     where = "WHERE n.status = ?" if status else ""
     table = _df(db, f"""
         SELECT n.id, n.label, n.size, n.n_articles, n.n_sources, n.first_seen, n.last_seen,
-               s.name AS first_source, n.status, n.verdict, n.review_status, n.locked, n.keywords
-        FROM narratives n LEFT JOIN sources s ON s.id = n.first_source_id {where} ORDER BY n.size DESC, n.id""",
+               s.name AS first_source, n.status, n.verdict, n.review_status, n.locked, n.keywords,
+               t.id AS theme_id, t.label AS theme
+        FROM narratives n LEFT JOIN sources s ON s.id = n.first_source_id
+        LEFT JOIN themes t ON t.id = n.theme_id AND t.status = 'active' {where} ORDER BY n.size DESC, n.id""",
         [status] if status else [])
     activity, cutoff = _activity(db, weeks)
     table = table.merge(activity.rename(columns={"narrative_id": "id"}), on="id", how="left")
@@ -163,6 +165,25 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
         for row in zip(*(table[lab] for lab in labels), strict=True)
     ]
     return table
+
+
+def themes_table(db: sqlite_utils.Database) -> pd.DataFrame:
+    """One row per active theme: label, narratives, claims, outlets, dates, keywords and its largest narratives."""
+    table = _df(db, """
+        SELECT t.id, t.label, t.n_narratives, t.size, t.n_sources, t.first_seen, t.last_seen, t.keywords,
+               (SELECT group_concat(label, ' | ') FROM (
+                   SELECT coalesce(n.label, 'narrative ' || n.id) AS label FROM narratives n
+                   WHERE n.theme_id = t.id AND n.status = 'active' ORDER BY n.size DESC, n.id LIMIT 3)
+               ) AS top_narratives
+        FROM themes t WHERE t.status = 'active' ORDER BY t.size DESC, t.id""")
+    table["keywords"] = [", ".join(json.loads(k)) if isinstance(k, str) and k else "" for k in table["keywords"]]
+    return table
+
+
+def theme_choices(db: sqlite_utils.Database) -> list[tuple[int, str]]:
+    """``(id, label)`` of active themes, largest first, for pickers."""
+    return [(r[0], r[1] or f"theme {r[0]}") for r in db.execute(
+        "SELECT id, label FROM themes WHERE status = 'active' ORDER BY size DESC, id")]
 
 
 def rising_narratives(db: sqlite_utils.Database, weeks: int = 12, limit: int = 10) -> pd.DataFrame:
@@ -194,9 +215,11 @@ def narrative_choices(db: sqlite_utils.Database, status: str | None = "active",
 def narrative(db: sqlite_utils.Database, narrative_id: int) -> dict[str, Any] | None:
     """A narrative's row with keywords and representatives decoded and names resolved; None if unknown."""
     row = _one(db, """
-        SELECT n.*, s.name AS first_source, c.text AS central_claim, m.label AS merged_into_label
+        SELECT n.*, s.name AS first_source, c.text AS central_claim, m.label AS merged_into_label,
+               t.label AS theme
         FROM narratives n LEFT JOIN sources s ON s.id = n.first_source_id
         LEFT JOIN claims c ON c.id = n.central_claim_id LEFT JOIN narratives m ON m.id = n.merged_into
+        LEFT JOIN themes t ON t.id = n.theme_id AND t.status = 'active'
         WHERE n.id = ?""", [narrative_id])
     if row is None:
         return None

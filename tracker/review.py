@@ -181,6 +181,23 @@ def rename(db: sqlite_utils.Database, narrative_id: int, label: str, *, reviewer
                    note=note)
 
 
+
+def rename_theme(db: sqlite_utils.Database, theme_id: int, label: str, *, reviewer: str,
+                 note: str | None = None) -> None:
+    """Give a theme a reviewer's label; later regrouping keeps it while the theme lasts."""
+    reviewer = _need_reviewer(reviewer)
+    label = (label or "").strip()
+    if not label:
+        raise ReviewError("a theme label cannot be empty")
+    with db.atomic():
+        row = db.execute("SELECT label FROM themes WHERE id = ?", [theme_id]).fetchone()
+        if row is None:
+            raise ReviewError(f"no theme {theme_id}")
+        db.execute("UPDATE themes SET label = ?, label_locked = 1, updated_at = ? WHERE id = ?",
+                   [label, now(), theme_id])
+        log_review(db, reviewer, "rename-theme", payload={"theme_id": theme_id, "from": row[0], "to": label},
+                   note=note)
+
 def merge(db: sqlite_utils.Database, source_ids: Iterable[int], into_id: int, *, reviewer: str,
           note: str | None = None) -> int:
     """Merge narratives ``source_ids`` into ``into_id``; returns how many claims moved.

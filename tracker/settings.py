@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch_timeout", 20.0, "Seconds to wait for a URL before giving up."),
     Setting("cluster_threshold", 0.43, "Mean similarity (0.7 x embedding cosine + 0.3 x character n-gram "
             "cosine) a claim needs to the members of a narrative to join it; lower gives broader narratives."),
+    Setting("theme_threshold", 0.3, "Mean embedding cosine between the narratives of a theme (narratives of one "
+            "storyline, grouped one level up); lower gives fewer, broader themes."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),
     Setting("eval_cache", "", "SQLite file where 'tracker eval' keeps embeddings between runs, so repeated "
             "evaluations embed each text once (empty: no cache)."),

@@ -29,6 +29,9 @@ st.header(f"#{narrative_id}", anchor=False)
 html_line(safe(info["label"]), tag="h3")
 if info["keywords"]:
     html_line("<b>Keywords:</b> " + ", ".join(safe(k) for k in info["keywords"]))
+if info["theme"]:
+    html_line(f"<b>Theme:</b> {safe(info['theme'])} (#{info['theme_id']}; other narratives of this storyline are "
+              "listed under Narratives, filtered by theme)")
 m = st.columns(4)
 m[0].metric("Claims", info["size"])
 m[1].metric("Articles", info["n_articles"], help="near-duplicates counted once")

@@ -1,4 +1,5 @@
-"""Narratives: a sortable, filterable list of every active narrative; open one on the Narrative page."""
+"""Narratives: a sortable, filterable list of every active narrative (open one on the Narrative page), and the
+themes that group narratives of one storyline."""
 
 from __future__ import annotations
 
@@ -8,6 +9,19 @@ from app_pages._common import downloads, flash, query
 
 st.title("Narratives")
 flash()
+themes = query("themes_table")
+with st.expander(f"Themes: {len(themes):,} storylines, each grouping narratives that tell one story",
+                 expanded=False):
+    st.caption("A theme groups narratives whose claims are close in meaning (setting theme_threshold); it is "
+               "recomputed on every update and keeps its id while its storyline lasts. Rename one with "
+               "'tracker review rename-theme'.")
+    st.dataframe(themes[["id", "label", "n_narratives", "size", "n_sources", "first_seen", "last_seen",
+                         "top_narratives", "keywords"]], hide_index=True,
+                 column_config={"top_narratives": st.column_config.TextColumn(width="large")})
+    downloads(lambda: themes, "themes", key="nar_themes")
+theme_labels = dict(zip(themes["id"], themes["label"].fillna(""), strict=True))
+theme = st.selectbox("Theme", [None, *theme_labels], key="nar_theme",
+                     format_func=lambda t: "All themes" if t is None else f"#{t} {theme_labels[t]}")
 c1, c2, c3, c4, c5 = st.columns([3, 1, 2, 2, 1])
 text = c1.text_input("Label or keyword contains", key="nar_filter")
 min_size = c2.number_input("Min size", min_value=0, value=0, step=1, key="nar_min_size")
@@ -20,12 +34,14 @@ if text:
     mask = table["label"].fillna("").str.contains(text, case=False, regex=False)
     table = table[mask | table["keywords"].str.contains(text, case=False, regex=False)]
 table = table[table["size"] >= min_size]
+if theme is not None:
+    table = table[table["theme_id"] == theme]
 if verdicts:
     table = table[table["verdict"].fillna("(none)").isin(verdicts)]
 if statuses:
     table = table[table["review_status"].isin(statuses)]
 shown = ["id", "label", "size", "n_sources", "n_articles", "first_seen", "last_seen", "growth", "recent",
-         "stance_mix", "verdict", "review_status", "locked", "first_source", "keywords"]
+         "stance_mix", "verdict", "review_status", "locked", "theme", "first_source", "keywords"]
 st.caption(f"{len(table):,} narratives · click a column header to sort · growth: weekly claim rate in the last "
            f"{weeks} weeks of data vs before (add-one smoothed)")
 st.dataframe(table[shown], hide_index=True, height=520,

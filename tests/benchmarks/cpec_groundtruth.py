@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ PERIODS = [("2015-2018", 2015, 2018), ("2019-2020", 2019, 2020), ("2021-2022", 2
            ("2023-2025", 2023, 2025)]
 TIMELINE_OUTLETS = ["The Karachi Ledger", "Roznama Awaz", "The Atlantic Observer", "Meridian Policy Institute"]
 UNCLUSTERED = -1
+THEME_OFFSET = 1_000_000_000  # theme ids are shifted by this in the theme-level B3, to stay apart from narrative ids
 
 
 # --- data -----------------------------------------------------------------------------------------------------
@@ -71,6 +72,7 @@ class Store:
     claim_stance: dict[int, str]           # claim id -> CPEC stance label
     article_stance: dict[int, str]         # article id -> CPEC stance label
     narrative_stance: dict[int, str]       # claim id -> narrative stance label (toward its narrative)
+    theme_of: dict[int, int] = field(default_factory=dict)  # narrative id -> active theme id
 
 
 @dataclass
@@ -132,9 +134,15 @@ def load_store(path: str) -> Store:
         narrative_stance = dict(conn.execute(
             "SELECT ns.claim_id, ns.label FROM narrative_stances ns JOIN narrative_claims nc "
             "ON nc.claim_id = ns.claim_id AND nc.narrative_id = ns.narrative_id"))
+        theme_of = {}
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'themes'").fetchone():
+            theme_of = dict(conn.execute(
+                "SELECT n.id, n.theme_id FROM narratives n JOIN themes t ON t.id = n.theme_id "
+                "WHERE n.status = 'active' AND t.status = 'active'"))
     finally:
         conn.close()
-    return Store(articles, claims, narrative_of, clustered, claim_stance, article_stance, narrative_stance)
+    return Store(articles, claims, narrative_of, clustered, claim_stance, article_stance, narrative_stance,
+                 theme_of)
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -363,6 +371,15 @@ def evaluate(store: Store, gold_articles: list[dict[str, Any]], sentences: list[
         "all": narrative_figures(scored, store),
         "en": narrative_figures([m for m in scored if store.articles[m.article_id].language == "en"], store),
     }
+    # themes: a claim's group is its narrative's theme (offset to keep ids apart), else its narrative alone
+    by_theme = replace(store, narrative_of={
+        claim: THEME_OFFSET + store.theme_of[n] if n in store.theme_of else n
+        for claim, n in store.narrative_of.items()})
+    out["themes"] = {
+        "all": narrative_figures(scored, by_theme),
+        "en": narrative_figures([m for m in scored if store.articles[m.article_id].language == "en"], by_theme),
+        "n_themes": len(set(store.theme_of.values())),
+    }
     out["target_stance"] = target_stance_figures(scored, store, gold_articles, matched)
     out["narrative_stance"] = narrative_stance_figures(scored, store)
     out["timeline"] = timeline_figures(gold_articles, matched, store)
@@ -553,6 +570,16 @@ def print_report(report: dict[str, Any], p: Any = print) -> None:
         for e in rows:
             p(f"     [{e['gold_claimant']!r} / pred {e['pred_claimant']!r}] {e['sentence']!r}")
 
+    for scope, nar in report["themes"].items():
+        if scope == "n_themes":
+            continue
+        b = nar["bcubed"]
+        p(f"5. Themes ({scope}; {report['themes']['n_themes']} themes, a narrative without a theme counts alone): "
+          f"n={b['n']} B3 P={b['precision']:.3f} R={b['recall']:.3f} F1={b['f1']:.3f}")
+        p("   gold   n      best-theme  share  #pred  unclustered")
+        for row in nar["purity"]:
+            p(f"   {row['gold']} {row['n']:4}  {_theme_name(row['best']):>14}  {_pct(row['share'])} "
+              f"{row['n_predicted']:5}  {row['unclustered']:5}")
     for scope, nar in report["narratives"].items():
         b = nar["bcubed"]
         p(f"5. Narratives ({scope}): n={b['n']} B3 P={b['precision']:.3f} R={b['recall']:.3f} F1={b['f1']:.3f}; "
@@ -585,6 +612,10 @@ def print_report(report: dict[str, Any], p: Any = print) -> None:
             g = tl["gold"].get(outlet, {}).get(period)
             q = tl["product"].get(outlet, {}).get(period)
             p(f"     {period}: gold {_counts(g):>9} | product {_counts(q)}")
+
+
+def _theme_name(group: Any) -> str:
+    return f"theme {group - THEME_OFFSET}" if isinstance(group, int) and group >= THEME_OFFSET else str(group)
 
 
 def _counts(cell: dict[str, int] | None) -> str:

@@ -1,0 +1,121 @@
+"""Themes: narratives grouped one level up, with stable ids, keywords, reviewer names, and the CLI stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_narratives import Store, batch
+from tracker import review
+from tracker.db import vector_to_blob
+from tracker.embed import get_embedder
+from tracker.themes import group_narratives, run_themes, theme_members
+
+
+def unit(*values: float) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_group_narratives_joins_close_centroids_and_leaves_loners_out() -> None:
+    centroids = np.stack([unit(1, 0.1, 0, 0), unit(1, -0.1, 0, 0), unit(0, 0, 1, 0.1), unit(0, 0, 1, -0.1),
+                          unit(0, 1, 0, 0)])
+    labels = group_narratives(centroids, np.array([5, 4, 3, 2, 1]), threshold=0.8)
+    assert labels[0] == labels[1] >= 0 and labels[2] == labels[3] >= 0 and labels[0] != labels[2]
+    assert labels[4] == -1  # a theme needs two narratives
+    assert sorted(set(labels.tolist()) - {-1}) == [0, 1]
+
+
+def test_group_narratives_bounds_the_all_pairs_step() -> None:
+    rng = np.random.default_rng(0)
+    axes = np.eye(8, dtype=np.float32)
+    centroids = np.stack([axes[i % 4] + 0.05 * rng.standard_normal(8).astype(np.float32) for i in range(40)])
+    sizes = np.arange(40, 0, -1)
+    full = group_narratives(centroids, sizes, threshold=0.7)
+    bounded = group_narratives(centroids, sizes, threshold=0.7, max_core=8)  # 32 narratives join by centroid
+    assert len(set(full.tolist())) == 4 and (full >= 0).all()
+    for k in range(4):  # the same four groups either way
+        assert len(set(bounded[full == k].tolist())) == 1
+    assert len(set(bounded.tolist())) == 4
+    lone = np.vstack([centroids, axes[7]])
+    assert group_narratives(lone, np.append(sizes, 1), threshold=0.7, max_core=8)[-1] == -1
+
+
+def test_group_narratives_handles_tiny_inputs() -> None:
+    assert group_narratives(np.zeros((0, 3), np.float32), np.zeros(0), threshold=0.5).tolist() == []
+    assert group_narratives(np.ones((1, 3), np.float32), np.ones(1), threshold=0.5).tolist() == [-1]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path, get_embedder("hashing"))
+    s.add(batch(range(4)))
+    return s
+
+
+def place(store: Store, directions: dict[str, np.ndarray]) -> dict[str, int]:
+    """Overwrite the topic narratives' centroids, so the test decides which ones belong together."""
+    ids = {}
+    for topic, vector in directions.items():
+        ids[topic] = store.topic_narrative(topic)
+        store.db.execute("UPDATE narratives SET centroid = ? WHERE id = ?", [vector_to_blob(vector), ids[topic]])
+    return ids
+
+
+def themes_of(store: Store) -> dict[int, int | None]:
+    return dict(store.db.execute("SELECT id, theme_id FROM narratives WHERE status = 'active'").fetchall())
+
+
+def test_run_themes_groups_narratives_with_stable_ids_keywords_and_counts(store: Store) -> None:
+    ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
+                        "attack": unit(0, -0.2, 1)})
+    counts = run_themes(store.db, threshold=0.8)
+    assert counts == {"themes": 2, "new": 2, "dissolved": 0, "narratives_in_themes": 4}
+    theme = themes_of(store)
+    assert theme[ids["debt"]] == theme[ids["jobs"]] != theme[ids["naval"]] == theme[ids["attack"]]
+    row = store.db.execute("SELECT label, keywords, n_narratives, size, n_sources, first_seen, last_seen, status "
+                           "FROM themes WHERE id = ?", [theme[ids["debt"]]]).fetchone()
+    label, keywords, n_narratives, size, n_sources, first_seen, last_seen, status = row
+    assert n_narratives == 2 and size == 8 and n_sources >= 2 and first_seen <= last_seen and status == "active"
+    assert "debt" in keywords and "jobs" in keywords and label
+    assert sorted(theme_members(store.db)[theme[ids["naval"]]]) == sorted([ids["naval"], ids["attack"]])
+    # unchanged narratives: same themes, nothing new
+    assert run_themes(store.db, threshold=0.8)["new"] == 0
+    assert themes_of(store) == theme
+
+
+def test_theme_ids_follow_their_storyline_and_empty_themes_dissolve(store: Store) -> None:
+    ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
+                        "attack": unit(0, -0.2, 1)})
+    run_themes(store.db, threshold=0.8)
+    before = themes_of(store)
+    place(store, {"jobs": unit(0.1, 1, 0)})  # jobs drifts away: the debt theme has one narrative left
+    counts = run_themes(store.db, threshold=0.8)
+    after = themes_of(store)
+    assert after[ids["naval"]] == before[ids["naval"]] and after[ids["debt"]] is None
+    assert counts["dissolved"] == 1
+    status = store.db.execute("SELECT status FROM themes WHERE id = ?", [before[ids["debt"]]]).fetchone()[0]
+    assert status == "dissolved"
+
+
+def test_a_reviewer_name_for_a_theme_is_kept(store: Store) -> None:
+    ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0)})
+    run_themes(store.db, threshold=0.8)
+    theme_id = themes_of(store)[ids["debt"]]
+    review.rename_theme(store.db, theme_id, "Economy of the corridor", reviewer="Ayesha")
+    run_themes(store.db, threshold=0.8)
+    assert store.db.execute("SELECT label, label_locked FROM themes WHERE id = ?", [theme_id]).fetchone() == (
+        "Economy of the corridor", 1)
+    action, payload = store.db.execute("SELECT action, payload FROM reviews").fetchone()
+    assert action == "rename-theme" and f'"theme_id": {theme_id}' in payload
+    with pytest.raises(review.ReviewError, match="no theme"):
+        review.rename_theme(store.db, 999, "x", reviewer="Ayesha")
+    with pytest.raises(review.ReviewError, match="empty"):
+        review.rename_theme(store.db, theme_id, "  ", reviewer="Ayesha")
+
+
+def test_run_themes_on_a_store_without_narratives(tmp_path: Path) -> None:
+    s = Store(tmp_path, get_embedder("hashing"))
+    assert run_themes(s.db, threshold=0.5) == {"themes": 0, "new": 0, "dissolved": 0, "narratives_in_themes": 0}
