@@ -56,6 +56,7 @@ def test_overview_shows_counts(store):
     at = app()
     assert {m.label: m.value for m in at.metric}["Articles"] == "61"
     assert at.dataframe  # rising narratives
+    assert any("largest themes" in c.value for c in at.caption) and not at.exception
 
 
 def test_narratives_list_filters(store):

@@ -106,3 +106,24 @@ def test_sources_queries(db):
     assert queries.targets(db) == ["CPEC", "Gwadar"]
     assert queries.articles_per_week(db)["articles"].sum() == 61
     assert queries.narrative_choices(db, with_verdict=True) == [(1, "CPEC is a debt trap for Pakistan")]
+
+
+def test_themes_queries(db):
+    themes = queries.themes_table(db)
+    assert themes["id"].tolist() == [1, 2] and themes["n_narratives"].tolist() == [3, 2]
+    assert themes["size"].sum() == queries.narratives_table(db)["size"].sum()
+    assert "CPEC is a debt trap for Pakistan" in themes.loc[0, "top_narratives"]
+    assert queries.theme_choices(db) == [(1, themes.loc[0, "label"]), (2, themes.loc[1, "label"])]
+    table = queries.narratives_table(db).set_index("id")
+    assert table.loc[3, "theme_id"] == 2 and table.loc[1, "theme"] == themes.loc[0, "label"]
+    assert queries.narrative(db, 4)["theme"] == themes.loc[1, "label"]
+    yearly = queries.theme_volume(db, freq="Y")
+    assert list(yearly.columns) == ["period", "theme", "articles"] and yearly["theme"].nunique() == 2
+    # an article counts once per theme per period, so no period can exceed the articles dated in it
+    dated = dict(db.execute("SELECT substr(published, 1, 4), count(*) FROM articles WHERE duplicate_of IS NULL "
+                            "GROUP BY 1").fetchall())
+    for period, k in zip(yearly["period"], yearly["articles"], strict=True):
+        assert 0 < k <= dated[period[:4]]
+    assert len(queries.theme_volume(db, freq="Y", limit=1)["theme"].unique()) == 1
+    with pytest.raises(QueryError):
+        queries.theme_volume(db, freq="D")

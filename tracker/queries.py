@@ -180,6 +180,24 @@ def themes_table(db: sqlite_utils.Database) -> pd.DataFrame:
     return table
 
 
+def theme_volume(db: sqlite_utils.Database, freq: str = "Y", limit: int = 8) -> pd.DataFrame:
+    """Articles carrying each of the ``limit`` largest themes per period (``period``, ``theme``, ``articles``).
+
+    An article counts once per theme however many of its claims belong to it, and a near-duplicate counts as
+    its original, so a syndicated story is one article.
+    """
+    period = _freq(freq)
+    return _df(db, f"""
+        WITH top AS (SELECT id, coalesce(label, 'theme ' || id) AS label FROM themes WHERE status = 'active'
+                     ORDER BY size DESC, id LIMIT ?)
+        SELECT {period} AS period, '#' || top.id || ' ' || top.label AS theme,
+               count(DISTINCT coalesce(a.duplicate_of, a.id)) AS articles
+        FROM top JOIN narratives n ON n.theme_id = top.id AND n.status = 'active'
+        JOIN narrative_claims nc ON nc.narrative_id = n.id JOIN claims c ON c.id = nc.claim_id
+        JOIN articles a ON a.id = c.article_id
+        WHERE a.published IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", [limit])
+
+
 def theme_choices(db: sqlite_utils.Database) -> list[tuple[int, str]]:
     """``(id, label)`` of active themes, largest first, for pickers."""
     return [(r[0], r[1] or f"theme {r[0]}") for r in db.execute(

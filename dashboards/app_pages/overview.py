@@ -1,5 +1,5 @@
-"""Overview: what the store holds, articles per week, narratives rising fastest, stance toward the default target.
-"""
+"""Overview: what the store holds, articles per week, narratives rising fastest, the largest themes over time,
+stance toward the default target."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ else:
                                 "surge": st.column_config.NumberColumn(
                                     format="%.1f", help="Recent claims above the narrative's usual rate, in "
                                                         "Poisson standard deviations (the ranking)")})
+
+st.subheader("Themes over time")
+theme_freq = st.segmented_control("Period", ["Y", "Q", "M"], default="Y", key="overview_theme_freq",
+                                  format_func={"Y": "Yearly", "Q": "Quarterly", "M": "Monthly"}.get) or "Y"
+themes = query("theme_volume", freq=theme_freq, limit=8)
+if themes.empty:
+    st.info("No themes yet: they appear once narratives of one storyline are found (tracker update).")
+else:
+    st.caption("Articles carrying each of the eight largest themes (storylines grouping several narratives); "
+               "a syndicated copy counts once. The Narratives page lists every theme.")
+    bar_chart(themes, "period", "articles", color="theme", height=260)
+    downloads(themes, f"themes-{theme_freq.lower()}", key="overview_themes")
 
 target = default_target()
 st.subheader(f"Stance toward {target} over time")
