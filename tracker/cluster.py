@@ -27,11 +27,35 @@ import numpy as np
 _TWEET_TRAILER = re.compile(r"\s*[—–-]\s*[^—–]{0,80}\(@\w+\)\s*\w+\s+\d{1,2},\s*\d{4}\s*$")
 _URL = re.compile(r"(https?://\S+|pic\.twitter\.com/\S+|www\.\S+)")
 _DF_FEATURES = 2**18
+_LEXICAL_CHUNK = 8192  # texts turned into n-gram features at a time
 
 
 def clean_text(text: str) -> str:
     """Lower-case a claim and drop URLs and a trailing tweet attribution ("— Name (@handle) Month d, yyyy")."""
     return _URL.sub(" ", _TWEET_TRAILER.sub(" ", text)).lower()
+
+
+def _extend(owner: object, buffer_name: str, rows: np.ndarray, extra: int) -> np.ndarray:
+    """``rows`` with ``extra`` zero rows appended, as a view of a buffer on ``owner`` that doubles when full."""
+    buffer = getattr(owner, buffer_name, None)
+    k, need = len(rows), len(rows) + extra
+    if buffer is None or rows.base is not buffer or len(buffer) < need:
+        buffer = np.zeros((max(need, 2 * k, 1024), rows.shape[1]), rows.dtype)
+        buffer[:k] = rows
+        setattr(owner, buffer_name, buffer)
+    else:
+        buffer[k:need] = 0
+    return buffer[:need]
+
+
+def _dots(A: np.ndarray, B: np.ndarray, top: np.ndarray, max_floats: float = 2e7) -> np.ndarray:
+    """``out[i, j] = A[i] @ B[top[i, j]]``, in row blocks small enough to bound the temporary memory."""
+    out = np.empty(top.shape, np.float32)
+    step = max(1, int(max_floats // max(1, top.shape[1] * A.shape[1])))
+    for start in range(0, len(A), step):
+        block = slice(start, start + step)
+        out[block] = np.einsum("id,ijd->ij", A[block], B[top[block]])
+    return out
 
 
 def _l2(rows: np.ndarray) -> np.ndarray:
@@ -84,12 +108,19 @@ class IncrementalClusterer:
         X = _l2(np.asarray(X, dtype=np.float32))
         if not self.use_lexical_:
             return X
-        w = self.lexical_weight
-        if texts is None:
-            return np.hstack([X, np.zeros((len(X), self.lexical_dim), np.float32)])
-        if len(texts) != len(X):
+        if texts is not None and len(texts) != len(X):
             raise ValueError("texts and X differ in length")
-        return np.hstack([np.sqrt(1 - w) * X, np.sqrt(w) * self._lexical(texts)]).astype(np.float32)
+        w = self.lexical_weight
+        d = X.shape[1]
+        Z = np.zeros((len(X), d + self.lexical_dim), np.float32)
+        if texts is None:
+            Z[:, :d] = X
+            return Z
+        Z[:, :d] = np.sqrt(1 - w) * X
+        del X
+        for start in range(0, len(texts), _LEXICAL_CHUNK):  # bounds the sparse n-gram matrices' memory
+            Z[start:start + _LEXICAL_CHUNK, d:] = np.sqrt(w) * self._lexical(texts[start:start + _LEXICAL_CHUNK])
+        return Z
 
     def _lexical(self, texts: list[str]) -> np.ndarray:
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -133,7 +164,7 @@ class IncrementalClusterer:
         """Approximate top-m over cluster means with a faiss IVF index kept in sync with the changed clusters."""
         import faiss
 
-        means = self._means()
+        means = self._means()[:, : self.d_embed_]
         if getattr(self, "_ivf", None) is None:
             # coarse centroids: a short spherical k-means on a sample of live cluster means
             live = np.flatnonzero(self.counts_ > 0)
@@ -163,8 +194,11 @@ class IncrementalClusterer:
         return np.where(top < 0, top[:, :1].clip(0), top).astype(np.int64)
 
     def _search(self, Q: np.ndarray, m: int) -> np.ndarray:
-        """Ids of the ``m`` clusters with the highest ``Q @ mean`` per query row (brute force, or faiss IVF)."""
-        means = self._means()
+        """Ids of the ``m`` clusters with the highest embedding similarity ``Q @ mean`` per query row (brute force,
+        or faiss IVF). Only the embedding block is searched: it carries most of the similarity, and the lexical
+        block would make the search several times slower; candidates are then scored on all features."""
+        means = self._means()[:, : self.d_embed_]
+        Q = Q[:, : self.d_embed_]
         k = len(means)
         m = min(m, k)
         if m == 0:
@@ -191,13 +225,14 @@ class IncrementalClusterer:
         self._ivf = None
 
     def _grow(self, extra: int) -> None:
-        d = self.sums_.shape[1]
+        """Add ``extra`` empty clusters. The (k, d) arrays are views of buffers that double when full, so adding
+        clusters chunk after chunk costs amortised O(d) per cluster instead of copying every row each time."""
         k = len(self.counts_)
-        self.sums_ = np.vstack([self.sums_, np.zeros((extra, d), np.float32)])
+        self.sums_ = _extend(self, "_sums_buffer", self.sums_, extra)
         self.counts_ = np.concatenate([self.counts_, np.zeros(extra, np.int64)])
         self.parent_ = np.concatenate([self.parent_, np.arange(k, k + extra)])
         if getattr(self, "_means_cache", None) is not None:
-            self._means_cache = np.vstack([self._means_cache, np.zeros((extra, d), np.float32)])
+            self._means_cache = _extend(self, "_means_buffer", self._means_cache, extra)
 
     @property
     def n_clusters_(self) -> int:
@@ -323,9 +358,7 @@ class IncrementalClusterer:
             return merged
         means = self._means()
         top = self._search(means[seeds], self.n_candidates + 1)
-        small = len(seeds) * top.shape[1] * means.shape[1] < 5e7
-        sim = np.einsum("id,ijd->ij", means[seeds], means[top]) if small \
-            else np.stack([(means[top[:, j]] * means[seeds]).sum(1) for j in range(top.shape[1])], axis=1)
+        sim = _dots(means[seeds], means, top)
         ok = (sim >= thr) & (top != seeds[:, None]) & (self.counts_[top] > 0)
         r, c = np.nonzero(ok)
         order = np.argsort(-sim[r, c], kind="stable")
@@ -376,8 +409,7 @@ class IncrementalClusterer:
         """Move each item to the cluster of highest mean similarity (itself excluded), or alone if none passes."""
         top = self._search(Z, self.n_candidates)
         top = np.concatenate([top, ids[:, None]], axis=1)
-        dots = np.einsum("id,ijd->ij", Z, self.sums_[top]) if top.size * Z.shape[1] < 5e7 else \
-            np.stack([(self.sums_[top[:, j]] * Z).sum(1) for j in range(top.shape[1])], axis=1)
+        dots = _dots(Z, self.sums_, top).astype(np.float64)
         cnt = self.counts_[top].astype(np.float64)
         own = top == ids[:, None]
         dots -= own * np.einsum("ij,ij->i", Z, Z)[:, None]

@@ -4,7 +4,8 @@ Synthetic corpus: the MiniLM embeddings of the dev claims and headlines (embedde
 mixed into ``n // 8`` synthetic narrative centres (each the normalised sum of two random real embeddings); every
 claim is a centre plus Gaussian noise (per-dimension sigma ``--sigma``, mean within-cluster cosine about 0.75),
 cluster sizes follow a Zipf law, and ``--noise`` of the claims are unrelated mixes of three real embeddings.
-No texts are passed for the synthetic claims, so the scale runs use embedding similarity only.
+Each synthetic claim gets a text of words drawn from its centre's two real texts, so the scale runs pay for the
+lexical similarity the product uses (``--no-texts``: embeddings only).
 
     python tests/benchmarks/bench_cluster.py --n 200000 --skip-bertopic --skip-dev   # scale
     python tests/benchmarks/bench_cluster.py --n 10000 --bertopic-n 10000            # BERTopic + dev quality
@@ -52,22 +53,36 @@ def load_dev(name: str, cache: Path) -> tuple[list[str], list[str], np.ndarray]:
     return [r["text"] for r in rows], [r["gold"] for r in rows], X
 
 
-def synthetic(base: np.ndarray, n: int, sigma: float, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(base: np.ndarray, base_texts: list[str], n: int, sigma: float, noise: float,
+              seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Synthetic claims: embeddings, gold labels (negative: noise) and texts.
+
+    A claim's text is 14 words drawn from the two real texts its centre mixes (three for noise), so members of
+    one synthetic narrative share vocabulary as paraphrases do and the lexical features cost what they cost.
+    """
     rng = np.random.default_rng(seed)
     d = base.shape[1]
     k = max(1, n // 8)
-    centres = base[rng.integers(0, len(base), k)] + base[rng.integers(0, len(base), k)]
+    parents = rng.integers(0, len(base), (k, 2))
+    centres = base[parents[:, 0]] + base[parents[:, 1]]
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     n_noise = int(n * noise)
     weights = 1.0 / np.arange(1, k + 1) ** 0.8
     gold = rng.choice(k, n - n_noise, p=weights / weights.sum())
     X = centres[gold] + rng.normal(0, sigma, (len(gold), d))
-    mix = base[rng.integers(0, len(base), (n_noise, 3))].sum(1) + rng.normal(0, sigma, (n_noise, d))
+    noise_parents = rng.integers(0, len(base), (n_noise, 3))
+    mix = base[noise_parents].sum(1) + rng.normal(0, sigma, (n_noise, d))
     X = np.vstack([X, mix]).astype(np.float32)
+    words = [t.split() or ["claim"] for t in base_texts]
+    sources = [parents[g] for g in gold] + list(noise_parents)
+    texts = []
+    for parent in sources:
+        pool = [w for i in parent for w in words[i]]
+        texts.append(" ".join(pool[j] for j in rng.integers(0, len(pool), 14)))
     gold = np.concatenate([gold, -1 - np.arange(n_noise)])
     perm = rng.permutation(n)
     X = X[perm] / np.linalg.norm(X[perm], axis=1, keepdims=True)
-    return X.astype(np.float32), gold[perm]
+    return X.astype(np.float32), gold[perm], [texts[i] for i in perm]
 
 
 def dev_quality(params: dict, cache: Path) -> None:
@@ -114,26 +129,34 @@ def main() -> None:
     ap.add_argument("--skip-dev", action="store_true")
     ap.add_argument("--skip-bertopic", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-texts", action="store_true",
+                    help="embedding similarity only (the product mixes in lexical similarity of the texts)")
     args = ap.parse_args()
     params = {} if args.threshold is None else {"threshold": args.threshold,
                                                 "embedding_threshold": args.threshold}
     print(f"settings: {vars(IncrementalClusterer(**params))}")
 
-    base = np.vstack([load_dev(name, args.cache)[2] for name in FILES])
-    X, gold = synthetic(base, args.n + args.add, args.sigma, args.noise, args.seed)
+    dev = [load_dev(name, args.cache) for name in FILES]
+    base = np.vstack([X for _, _, X in dev])
+    X, gold, texts = synthetic(base, [t for d in dev for t in d[0]], args.n + args.add, args.sigma, args.noise,
+                               args.seed)
+    if args.no_texts:
+        texts = None
     X_fit, X_add = X[: args.n], X[args.n:]
+    texts_fit, texts_add = (texts[: args.n], texts[args.n:]) if texts else (None, None)
     rss0 = peak_rss_gib()
     t0, c0 = time.perf_counter(), cpu_s()
-    c = IncrementalClusterer(**params).fit(X_fit)
+    c = IncrementalClusterer(**params).fit(X_fit, texts_fit)
     t_fit, c_fit = time.perf_counter() - t0, cpu_s() - c0
     p, r, f = bcubed(gold[: args.n], c.labels_)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"scale: fit n={args.n} d={X.shape[1]}: {t_fit:.1f}s wall ({c_fit:.1f}s CPU), "
+    print(f"scale: fit n={args.n} d={X.shape[1]} texts={'no' if texts is None else 'yes'}: "
+          f"{t_fit:.1f}s wall ({c_fit:.1f}s CPU), "
           f"peak RSS {peak_rss_gib():.2f} GiB "
           f"(before fit {rss0:.2f} GiB), clusters>=2={len(set(c.labels_[c.labels_ >= 0]))}, "
           f"synthetic B3 P={p:.4f} R={r:.4f} F1={f:.4f}")
     t0, c0 = time.perf_counter(), cpu_s()
-    c.partial_fit(X_add)
+    c.partial_fit(X_add, texts_add)
     print(f"scale: partial_fit {len(X_add)} into {args.n}-claim state: {time.perf_counter() - t0:.2f}s wall "
           f"({cpu_s() - c0:.2f}s CPU), "
           f"peak RSS {peak_rss_gib():.2f} GiB")
