@@ -164,9 +164,9 @@ def main() -> None:
     if not args.skip_bertopic:
         m = min(args.bertopic_n, len(X))
         Xb, gb = X[:m], gold[:m]
-        docs = [f"claim {i}" for i in range(m)]
+        docs = texts[:m] if texts else [f"claim {i}" for i in range(m)]
         t0 = time.perf_counter()
-        lab_ours = IncrementalClusterer(**params).fit(Xb).labels_
+        lab_ours = IncrementalClusterer(**params).fit(Xb, texts[:m] if texts else None).labels_
         t_ours = time.perf_counter() - t0
         t0 = time.perf_counter()
         lab_bt = bertopic_labels(Xb, docs, min_topic_size=5, seed=args.seed)
