@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tracker import review
@@ -146,6 +147,19 @@ def test_narratives_are_created_with_descriptions(store: Store) -> None:
         assert set(json.loads(row["representatives"])) <= set(members[nid])
         assert row["first_seen"] == "2024-01-10" and row["last_seen"] == "2024-02-13"
         assert row["centroid"] is not None
+
+
+def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001
+    s = Store(tmp_path, embedder)
+    order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings
+    s.add([{"text": TOPICS[topic][i], "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"}
+           for topic in ("debt", "naval") for i in order])
+    texts = dict(s.db.execute("SELECT id, text FROM claims"))
+    for nid, members in narrative_members(s.db).items():
+        vectors = embedder.encode([texts[c] for c in members])
+        closest = members[int(np.argmax(vectors @ vectors.mean(axis=0)))]
+        assert closest != min(members)  # otherwise this test could not tell
+        assert s.narrative(nid)["central_claim_id"] == closest
 
 
 def test_noise_claims_stay_unclustered(store: Store) -> None:

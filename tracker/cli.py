@@ -145,11 +145,14 @@ def run_stages(db, embedder, *, stages: tuple[str, ...] = ("claims", "embed", "n
             click.echo(run_embed(db, embedder, batch_size=int(settings.get("batch_size")),
                                  progress=bar.update).summary())
     if "narratives" in stages:
-        from tracker.narratives import run_narratives
+        from tracker.narratives import place_crosslingual, run_narratives
         from tracker.themes import run_themes
 
         counts = run_narratives(db, embedder, rebuild=rebuild)
         click.echo("narratives: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        counts = place_crosslingual(db, embedder, threshold=float(settings.get("crosslingual_threshold")))
+        if counts:
+            click.echo("other languages: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         counts = run_themes(db, threshold=float(settings.get("theme_threshold")))
         click.echo("themes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if "stance" in stages:

@@ -151,3 +151,9 @@ def factory_name(embedder: object) -> str | None:
     :class:`tracker.pipeline.CachedEmbedder` count too), or ``None`` for an embedder tracker does not ship."""
     model = getattr(embedder, "name", None)
     return next((key for key, factory in _FACTORIES.items() if factory.name == model), None)
+
+
+def languages_of(model: str | None) -> frozenset[str] | None:
+    """The languages a stored model name represents (None: all, or a model tracker does not ship)."""
+    factory = next((f for f in _FACTORIES.values() if f.name == model), None)
+    return getattr(factory, "languages", None)

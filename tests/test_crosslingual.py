@@ -1,0 +1,104 @@
+"""Claims in languages the embedder does not represent join narratives through a multilingual companion, without
+disturbing what the narratives are built from, and reviewers' decisions hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_narratives import OUTLETS, TOPICS, Store
+from tracker import embed, pipeline, review
+from tracker.embed import get_embedder
+from tracker.narratives import place_crosslingual
+from tracker.pipeline import CachedEmbedder
+
+HASHING = get_embedder("hashing")
+# "Urdu" words standing for English ones: the toy multilingual embedder translates them before hashing
+LEXICON = {"چینی": "Chinese", "قرضے": "loans", "سی": "CPEC", "پیک": "", "پاکستان": "Pakistan", "جال": "trap",
+           "قرض": "debt", "دھکیل": "pushing", "موسم": "weather", "لاہور": "Lahore", "دھوپ": "sunny"}
+URDU_DEBT = "چینی قرضے سی پیک پاکستان قرض جال دھکیل۔"
+URDU_NOISE = "لاہور میں اتوار کی دوپہر موسم خوشگوار اور دھوپ رہی۔"
+
+
+class EnglishOnly:
+    name = "hashing-en"
+    dim = HASHING.dim
+    languages = frozenset({"en"})
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return HASHING.encode(texts)
+
+
+class Multilingual:
+    name = "toy-multilingual"
+    dim = HASHING.dim
+    languages = None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return HASHING.encode([" ".join(LEXICON.get(w.strip("۔"), w) for w in t.split()) for t in texts])
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
+    monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: CachedEmbedder(db, Multilingual()))
+    s = Store(tmp_path, EnglishOnly())
+    records = [{"text": text, "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"}
+               for texts in TOPICS.values() for i, text in enumerate(texts[:4])]
+    records += [{"text": URDU_DEBT, "source": "Roznama", "date": "2024-02-01", "language": "ur"},
+                {"text": URDU_NOISE, "source": "Roznama", "date": "2024-02-02", "language": "ur"}]
+    s.add(records)
+    return s
+
+
+def urdu(store: Store, text: str) -> int:
+    return store.claim_id(text.rstrip())
+
+
+def test_foreign_claims_join_the_closest_narrative_and_noise_stays_out(store: Store) -> None:
+    debt = store.topic_narrative("debt")
+    before = store.narrative(debt)
+    assert store.narrative_of(URDU_DEBT) is None  # MiniLM-like embedders leave Urdu out of clustering
+    counts = place_crosslingual(store.db, store.embedder, threshold=0.5)
+    assert counts == {"placed": 1, "moved": 1}
+    assert store.narrative_of(URDU_DEBT) == debt and store.narrative_of(URDU_NOISE) is None
+    after = store.narrative(debt)
+    assert after["size"] == before["size"] + 1 and after["n_sources"] == before["n_sources"] + 1
+    # the narrative is still described and located by its English members alone
+    assert after["centroid"] == before["centroid"] and after["keywords"] == before["keywords"]
+    assert after["central_claim_id"] == before["central_claim_id"]
+    similarity = store.db.execute("SELECT similarity, assigned_by FROM narrative_claims WHERE claim_id = ?",
+                                  [urdu(store, URDU_DEBT)]).fetchone()
+    assert similarity[0] >= 0.5 and similarity[1] == "model"
+    unclustered = {r[0] for r in store.db.execute("SELECT claim_id FROM unclustered_claims")}
+    assert urdu(store, URDU_NOISE) in unclustered and urdu(store, URDU_DEBT) not in unclustered
+    # a second run changes nothing
+    assert place_crosslingual(store.db, store.embedder, threshold=0.5) == {"placed": 1, "moved": 0}
+
+
+def test_a_placement_is_withdrawn_when_the_claim_is_no_longer_close(store: Store) -> None:
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    assert place_crosslingual(store.db, store.embedder, threshold=0.999) == {"placed": 0, "moved": 1}
+    assert store.narrative_of(URDU_DEBT) is None
+
+
+def test_reviewer_exclusions_and_moves_hold(store: Store) -> None:
+    debt, naval = store.topic_narrative("debt"), store.topic_narrative("naval")
+    claim = urdu(store, URDU_DEBT)
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    review.exclude(store.db, claim, debt, reviewer="Ayesha")
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    assert store.narrative_of(URDU_DEBT) != debt
+    review.move(store.db, claim, naval, reviewer="Ayesha")
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    assert store.narrative_of(URDU_DEBT) == naval
+
+
+def test_nothing_happens_without_a_companion_or_with_a_multilingual_embedder(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert place_crosslingual(store.db, HASHING, threshold=0.5) == {}  # covers every language itself
+    monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: None)
+    assert place_crosslingual(store.db, store.embedder, threshold=0.5) == {}
+    assert store.narrative_of(URDU_DEBT) is None
