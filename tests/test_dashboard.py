@@ -66,7 +66,8 @@ def test_narratives_list_filters(store):
     assert len(narratives) == 5 and narratives.set_index("id")["theme"].notna().all()
     at.selectbox(key="nar_theme").select(2).run()
     assert sorted(at.dataframe[1].value["id"]) == [3, 4]
-    at.selectbox(key="nar_theme").select(None).run()
+    at.selectbox(key="nar_theme").select_index(0).run()  # all themes
+    assert len(at.dataframe[1].value) == 5
     at.text_input(key="nar_filter").input("gwadar").run()
     assert at.dataframe[1].value["id"].tolist() == [3]
     at.multiselect(key="nar_verdict").select("misleading").run()
@@ -240,3 +241,17 @@ def test_dashboard_command_args():
     args = dashboard_args("/x/s.db", port=8600, headless=True)
     assert args[-3:] == ["--", "--db", "/x/s.db"] and "8600" in args and "true" in args
     assert "Example:" in dashboard_command.help
+
+
+def test_set_theme_from_the_narrative_page(store):
+    at = app("narrative")  # narrative 3, in theme 2 (security) in the sample store
+    assert at.selectbox(key="rv_theme_3").value == 2
+    at.selectbox(key="rv_theme_3").select(1).run()
+    at.button(key="rv_set_theme").click().run()
+    assert not at.exception
+    assert query(store, "SELECT theme_id, theme_locked FROM narratives WHERE id = 3") == [(1, 1)]
+    assert query(store, "SELECT n_narratives FROM themes ORDER BY id") == [(4,), (1,)]
+    at.selectbox(key="rv_theme_3").select_index(0).run()  # "no theme"
+    at.button(key="rv_set_theme").click().run()
+    assert query(store, "SELECT theme_id, theme_locked FROM narratives WHERE id = 3") == [(None, 1)]
+    assert [r[0] for r in query(store, "SELECT action FROM reviews WHERE reviewer = 'Tester'")] == ["set-theme"] * 2

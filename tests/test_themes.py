@@ -119,3 +119,25 @@ def test_a_reviewer_name_for_a_theme_is_kept(store: Store) -> None:
 def test_run_themes_on_a_store_without_narratives(tmp_path: Path) -> None:
     s = Store(tmp_path, get_embedder("hashing"))
     assert run_themes(s.db, threshold=0.5) == {"themes": 0, "new": 0, "dissolved": 0, "narratives_in_themes": 0}
+
+
+def test_a_reviewer_choice_of_theme_holds_through_regrouping(store: Store) -> None:
+    ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
+                        "attack": unit(0, -0.2, 1)})
+    run_themes(store.db, threshold=0.8)
+    economy, security = themes_of(store)[ids["debt"]], themes_of(store)[ids["naval"]]
+    review.set_theme(store.db, ids["jobs"], security, reviewer="Ayesha")  # jobs: a security matter, says she
+    review.set_theme(store.db, ids["attack"], None, reviewer="Ayesha")    # attack: in no theme
+    counts = run_themes(store.db, threshold=0.8)
+    after = themes_of(store)
+    assert after[ids["jobs"]] == security and after[ids["attack"]] is None
+    # pinned narratives stay out of the grouping, so debt and naval are each alone and get no theme: economy
+    # dissolves, security lives on through the narrative the reviewer put there
+    assert after[ids["debt"]] is None and after[ids["naval"]] is None and counts["dissolved"] == 1
+    assert store.db.execute("SELECT status, n_narratives FROM themes WHERE id = ?", [security]).fetchone() == (
+        "active", 1)
+    assert store.db.execute("SELECT status FROM themes WHERE id = ?", [economy]).fetchone() == ("dissolved",)
+    actions = store.db.execute("SELECT action, narrative_id FROM reviews ORDER BY id").fetchall()
+    assert actions == [("set-theme", ids["jobs"]), ("set-theme", ids["attack"])]
+    with pytest.raises(review.ReviewError, match="no active theme"):
+        review.set_theme(store.db, ids["debt"], economy, reviewer="Ayesha")

@@ -103,6 +103,28 @@ def rename_theme_command(theme_id: int, label: str, reviewer: str, note: str | N
     click.echo(f"theme {theme_id} renamed")
 
 
+@review_group.command("set-theme")
+@click.argument("narrative_id", type=int)
+@click.argument("theme")
+@reviewer_option
+@note_option
+@db_option
+@friendly_errors
+def set_theme_command(narrative_id: int, theme: str, reviewer: str, note: str | None, db_path: str | None) -> None:
+    """Put a narrative in theme THEME (an id, or 'none' for no theme); later regrouping leaves it there.
+
+    \b
+    Example:
+        tracker review set-theme 12 3 --reviewer Ayesha
+        tracker review set-theme 12 none --reviewer Ayesha
+    """
+    if theme.lower() != "none" and not theme.isdigit():
+        raise click.BadParameter(f"{theme!r} is neither a theme id nor 'none'", param_hint="THEME")
+    theme_id = None if theme.lower() == "none" else int(theme)
+    review.set_theme(open_store(db_path, create=False), narrative_id, theme_id, reviewer=reviewer, note=note)
+    click.echo(f"narrative {narrative_id} is now in " + (f"theme {theme_id}" if theme_id else "no theme"))
+
+
 @review_group.command("verdict")
 @click.argument("narrative_id", type=int)
 @click.argument("verdict", type=click.Choice(review.VERDICTS))

@@ -320,6 +320,12 @@ def m004_themes(db: sqlite_utils.Database) -> None:
         """,
     )
 
+
+@migrations()
+def m005_theme_locked(db: sqlite_utils.Database) -> None:
+    # 1: a reviewer chose this narrative's theme (or no theme); regrouping leaves it there
+    db.execute("ALTER TABLE narratives ADD COLUMN theme_locked INTEGER NOT NULL DEFAULT 0")
+
 def now() -> str:
     """Current UTC time as an ISO string (seconds)."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -215,6 +215,24 @@ def rename_theme(db: sqlite_utils.Database, theme_id: int, label: str, *, review
         log_review(db, reviewer, "rename-theme", payload={"theme_id": theme_id, "from": row[0], "to": label},
                    note=note)
 
+
+def set_theme(db: sqlite_utils.Database, narrative_id: int, theme_id: int | None, *, reviewer: str,
+              note: str | None = None) -> None:
+    """Put a narrative in a theme (or, with ``None``, in none); later regrouping leaves it there."""
+    from tracker.themes import describe_themes
+
+    reviewer = _need_reviewer(reviewer)
+    with db.atomic():
+        before = _narrative(db, narrative_id, active=True)["theme_id"]
+        if theme_id is not None and db.execute(
+                "SELECT 1 FROM themes WHERE id = ? AND status = 'active'", [theme_id]).fetchone() is None:
+            raise ReviewError(f"no active theme {theme_id}")
+        db.execute("UPDATE narratives SET theme_id = ?, theme_locked = 1, updated_at = ? WHERE id = ?",
+                   [theme_id, now(), narrative_id])
+        describe_themes(db, [t for t in (before, theme_id) if t is not None])
+        log_review(db, reviewer, "set-theme", narrative_id=narrative_id, payload={"from": before, "to": theme_id},
+                   note=note)
+
 def merge(db: sqlite_utils.Database, source_ids: Iterable[int], into_id: int, *, reviewer: str,
           note: str | None = None) -> int:
     """Merge narratives ``source_ids`` into ``into_id``; returns how many claims moved.

@@ -9,7 +9,8 @@ Themes are recomputed from the current narratives on every run (average linkage 
 ``max_core`` largest narratives, the rest joining their nearest theme), then matched to the previous themes by
 shared narratives, so a theme keeps its id while its storyline lasts. A theme exists only with two or more
 narratives; a narrative with no close neighbour has no theme. A reviewer's name for a theme is kept
-(:func:`tracker.review.rename_theme`).
+(:func:`tracker.review.rename_theme`), and so is a reviewer's choice of theme for a narrative
+(:func:`tracker.review.set_theme`): such narratives are left out of the grouping and their themes stay.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def run_themes(db: sqlite_utils.Database, *, threshold: float, max_core: int = 3
     """Regroup the active narratives into themes, keeping theme ids stable; returns counts."""
     rows = db.execute(
         "SELECT id, centroid, size, theme_id FROM narratives WHERE status = 'active' AND centroid IS NOT NULL "
-        "ORDER BY id").fetchall()
+        "AND theme_locked = 0 ORDER BY id").fetchall()
+    pinned = {t for (t,) in db.execute(  # themes a reviewer put narratives in stay, whatever the grouping finds
+        "SELECT DISTINCT n.theme_id FROM narratives n JOIN themes t ON t.id = n.theme_id "
+        "WHERE n.status = 'active' AND n.theme_locked = 1 AND t.status = 'active'")}
     dims = Counter(len(r[1]) for r in rows)
     if dims:  # centroids of an earlier embedding model (before a rebuild) cannot be compared with the rest
         width = dims.most_common(1)[0][0]
@@ -85,24 +89,26 @@ def run_themes(db: sqlite_utils.Database, *, threshold: float, max_core: int = 3
     now = store.now()
     with db.atomic():
         theme_of: dict[int, int] = {}
+        created = 0
         for label in sorted(set(new.tolist()) - {-1}):
             if label in kept:
                 theme_of[label] = kept[label]
                 db.execute("UPDATE themes SET status = 'active', updated_at = ? WHERE id = ?", [now, kept[label]])
             else:
+                created += 1
                 theme_of[label] = int(db.execute(
                     "INSERT INTO themes(status, created_at, updated_at) VALUES ('active', ?, ?)", [now, now]
                 ).lastrowid)
-        db.execute("UPDATE narratives SET theme_id = NULL WHERE theme_id IS NOT NULL")
+        db.execute("UPDATE narratives SET theme_id = NULL WHERE theme_id IS NOT NULL AND theme_locked = 0")
         db.conn.executemany("UPDATE narratives SET theme_id = ? WHERE id = ?",
                             [(theme_of[int(k)], n) for n, k in zip(ids, new.tolist()) if k >= 0])
-        live = sorted(theme_of.values())
+        live = sorted(set(theme_of.values()) | pinned)
         marks = ",".join("?" * len(live))
         dissolved = db.execute(
             f"UPDATE themes SET status = 'dissolved', updated_at = ? WHERE status = 'active' AND id NOT IN ({marks})",
             [now, *live]).rowcount
         describe_themes(db, live)
-    return {"themes": len(live), "new": len(live) - len(kept), "dissolved": dissolved,
+    return {"themes": len(live), "new": created, "dissolved": dissolved,
             "narratives_in_themes": int((new >= 0).sum())}
 
 

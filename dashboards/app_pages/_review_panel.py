@@ -45,6 +45,15 @@ def review_panel(info: dict[str, Any], claims: pd.DataFrame) -> None:
                               if info["review_status"] in statuses else 0, key=f"rv_status_{nid}")
         if c1.button("Set status", key="rv_set_status"):
             act(review.set_review_status, nid, status, done=f"#{nid} is now '{status}'.")
+        themes = dict(query("theme_choices"))
+        theme_ids = [None, *themes]
+        theme = c1.selectbox("Theme", theme_ids, key=f"rv_theme_{nid}",
+                             index=theme_ids.index(info["theme_id"]) if info["theme_id"] in theme_ids else 0,
+                             format_func=lambda t: "no theme" if t is None else f"#{t} {themes[t]}",
+                             help="Regrouping leaves a narrative where a reviewer put it.")
+        if c1.button("Set theme", key="rv_set_theme"):
+            where = f"theme #{theme}" if theme else "no theme"
+            act(review.set_theme, nid, theme, done=f"#{nid} is now in {where}.")
         c2.write("Locked: the model adds or removes nothing." if info["locked"] else "Not locked.")
         if info["locked"]:
             if c2.button("Unlock", key="rv_unlock"):
