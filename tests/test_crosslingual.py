@@ -102,3 +102,31 @@ def test_nothing_happens_without_a_companion_or_with_a_multilingual_embedder(
     monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: None)
     assert place_crosslingual(store.db, store.embedder, threshold=0.5) == {}
     assert store.narrative_of(URDU_DEBT) is None
+
+
+def test_a_locked_narrative_neither_gains_nor_loses_placed_claims(store: Store) -> None:
+    debt = store.topic_narrative("debt")
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    review.lock(store.db, debt, reviewer="Ayesha")
+    # even a threshold nothing reaches leaves the claim where it was: the narrative is locked
+    place_crosslingual(store.db, store.embedder, threshold=0.999)
+    assert store.narrative_of(URDU_DEBT) == debt
+    review.unlock(store.db, debt, reviewer="Ayesha")
+    store.db.execute("DELETE FROM narrative_claims WHERE claim_id = ?", [urdu(store, URDU_DEBT)])
+    review.lock(store.db, debt, reviewer="Ayesha")
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    assert store.narrative_of(URDU_DEBT) is None
+
+
+def test_a_narrative_left_with_no_members_by_a_placement_is_dissolved(store: Store) -> None:
+    debt, naval = store.topic_narrative("debt"), store.topic_narrative("naval")
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    for text in TOPICS["debt"][:4]:  # a reviewer moves every English claim out: only the Urdu one is left
+        review.move(store.db, store.claim_id(text), naval, reviewer="Ayesha")
+    assert store.narrative(debt)["status"] == "active" and store.narrative(debt)["size"] == 1
+    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    assert store.narrative_of(URDU_DEBT) != debt  # debt has no English member left to anchor it
+    assert store.narrative(debt)["status"] == "dissolved" and store.narrative(debt)["size"] == 0
+    event = store.db.execute("SELECT event FROM narrative_history WHERE narrative_id = ? ORDER BY id DESC LIMIT 1",
+                             [debt]).fetchone()[0]
+    assert event == "dissolved"

@@ -147,7 +147,8 @@ def place_crosslingual(db: sqlite_utils.Database, embedder: Embedder, *, thresho
     foreign-language claim joins the narrative whose anchor it is most similar to when the cosine reaches
     ``threshold``, and leaves it again when a later run no longer finds it close. Placements are redone on every
     run (they are few), so they follow narratives as they change; reviewer-placed claims, exclusions and locked
-    narratives are respected. Nothing happens without the multilingual extra or with a multilingual embedder.
+    narratives (nothing enters or leaves them) are respected. Nothing happens without the multilingual extra or
+    with a multilingual embedder.
 
     Returns:
         {"placed": claims now in a narrative this way, "moved": placements changed by this run}.
@@ -165,7 +166,8 @@ def place_crosslingual(db: sqlite_utils.Database, embedder: Embedder, *, thresho
     foreign = db.execute(
         f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id
             WHERE a.language IS NOT NULL AND a.language NOT IN ({marks}) AND c.id NOT IN
-            (SELECT claim_id FROM narrative_claims WHERE assigned_by = 'reviewer') ORDER BY c.id""",
+            (SELECT nc.claim_id FROM narrative_claims nc JOIN narratives n ON n.id = nc.narrative_id
+             WHERE nc.assigned_by = 'reviewer' OR n.locked = 1) ORDER BY c.id""",
         covered).fetchall()
     if not foreign:
         return {}
@@ -231,6 +233,12 @@ def place_crosslingual(db: sqlite_utils.Database, embedder: Embedder, *, thresho
                            [claim_id, after, similarity[claim_id], timestamp])
                 db.execute("DELETE FROM unclustered_claims WHERE claim_id = ?", [claim_id])
         describe(db, sorted(touched))
+        for narrative_id in sorted(touched):  # one whose only members were placed here, now gone
+            if db.execute("SELECT size = 0 AND status = 'active' FROM narratives WHERE id = ?",
+                          [narrative_id]).fetchone()[0]:
+                db.execute("UPDATE narratives SET status = 'dissolved', updated_at = ? WHERE id = ?",
+                           [timestamp, narrative_id])
+                _history(db, "dissolved", narrative_id, None, {"reason": "its other-language claims left"})
     return {"placed": len(desired), "moved": moved}
 
 
