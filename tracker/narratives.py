@@ -358,6 +358,16 @@ def tokens(text: str) -> list[str]:
     return [w for w in words if w not in STOPWORDS and len(w) > 2]
 
 
+def distinctive_keywords(texts: list[str], total_claims: int, document_frequency: dict[str, int],
+                         n: int) -> list[str]:
+    """The ``n`` words of ``texts`` that most set them apart from all claims (c-TF-IDF: log-scaled count in the
+    group times the log inverse share of claims containing the word), ties broken alphabetically."""
+    counts = Counter(t for text in texts for t in tokens(text))
+    scored = {t: (1 + math.log(k)) * math.log(1 + total_claims / (1 + document_frequency_of(t, document_frequency, k)))
+              for t, k in counts.items()}
+    return [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
 def document_frequency_of(term: str, document_frequency: dict[str, int], default: int) -> int:
     """Claims containing ``term``. The FTS5 vocabulary splits hyphenated words, so "china-pakistan" is as common
     as its least common part; a word the vocabulary lacks gets ``default``."""
@@ -395,11 +405,7 @@ def describe(db: sqlite_utils.Database, narrative_ids: list[int], *, n_keywords:
                 break
         if not members:
             continue
-        counts = Counter(t for m in members for t in tokens(m[1]))
-        scored = {t: (1 + math.log(n))
-                  * math.log(1 + total_claims / (1 + document_frequency_of(t, document_frequency, n)))
-                  for t, n in counts.items()}
-        keywords = [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n_keywords]]
+        keywords = distinctive_keywords([m[1] for m in members], total_claims, document_frequency, n_keywords)
         central, representatives = _central(db, members, model, n_representatives)
         row = db.execute("SELECT label_locked, centroid FROM narratives WHERE id = ?", [narrative_id]).fetchone()
         label_text = " · ".join(keywords[:4]) if keywords else None

@@ -16,7 +16,6 @@ narratives; a narrative with no close neighbour has no theme. A reviewer's name 
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 
 import numpy as np
@@ -114,7 +113,7 @@ def run_themes(db: sqlite_utils.Database, *, threshold: float, max_core: int = 3
 
 def describe_themes(db: sqlite_utils.Database, theme_ids: list[int], *, n_keywords: int = 6) -> None:
     """Recompute counts, dates, c-TF-IDF keywords and (unless a reviewer named it) the label of themes."""
-    from tracker.narratives import _document_frequency, document_frequency_of, tokens
+    from tracker.narratives import _document_frequency, distinctive_keywords
 
     if not theme_ids:
         return
@@ -128,14 +127,10 @@ def describe_themes(db: sqlite_utils.Database, theme_ids: list[int], *, n_keywor
                JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
                LEFT JOIN articles orig ON orig.id = a.duplicate_of
                WHERE n.theme_id = ? AND n.status = 'active'""", [theme_id]).fetchone()
-        counts = Counter(t for (text,) in db.execute(
+        texts = [text for (text,) in db.execute(
             "SELECT c.text FROM narratives n JOIN narrative_claims nc ON nc.narrative_id = n.id "
-            "JOIN claims c ON c.id = nc.claim_id WHERE n.theme_id = ? AND n.status = 'active'", [theme_id])
-            for t in tokens(text))
-        scored = {t: (1 + math.log(n))
-                  * math.log(1 + total_claims / (1 + document_frequency_of(t, document_frequency, n)))
-                  for t, n in counts.items()}
-        keywords = [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n_keywords]]
+            "JOIN claims c ON c.id = nc.claim_id WHERE n.theme_id = ? AND n.status = 'active'", [theme_id])]
+        keywords = distinctive_keywords(texts, total_claims, document_frequency, n_keywords)
         locked = db.execute("SELECT label_locked FROM themes WHERE id = ?", [theme_id]).fetchone()[0]
         db.execute(
             "UPDATE themes SET keywords = ?, n_narratives = ?, size = ?, n_sources = ?, first_seen = ?, "
