@@ -162,6 +162,17 @@ def _normalise_tweet(text: str) -> str:
     return re.sub(r"@\w+", "@user", text)
 
 
+def _embed_with_target_similarity(embedder: Any, texts: Sequence[str],
+                                  targets: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, d) embeddings of ``texts`` and (n, 1) cosine of each to the embedding of its target's name."""
+    emb = _resolve(embedder)
+    vectors = np.asarray(emb.encode(list(texts)), dtype=np.float32)
+    names = sorted(set(targets))
+    tvec = dict(zip(names, np.asarray(emb.encode(names), dtype=np.float32)))
+    sim = np.array([[float(v @ tvec[t])] for v, t in zip(vectors, targets)], dtype=np.float32).reshape(-1, 1)
+    return vectors, sim
+
+
 class TargetStanceModel(_Picklable):
     """Stance of a text towards a named target: "favor", "against" or "none".
 
@@ -225,11 +236,7 @@ class TargetStanceModel(_Picklable):
         if self.char_vec_ is not None:
             blocks.append(self.char_vec_.transform(clean))
         if self.use_embeddings:
-            emb = _resolve(self.embedder)
-            vectors = np.asarray(emb.encode(list(texts)), dtype=np.float32)
-            names = sorted(set(targets))
-            tvec = dict(zip(names, np.asarray(emb.encode(names), dtype=np.float32)))
-            sim = np.array([[float(v @ tvec[t])] for v, t in zip(vectors, targets)], dtype=np.float32)
+            vectors, sim = _embed_with_target_similarity(self.embedder, texts, targets)
             blocks.append(sp.csr_matrix(vectors * self.embedding_weight))
             blocks.append(sp.csr_matrix(sim))
         return sp.hstack(blocks, format="csr")
@@ -282,12 +289,7 @@ class TargetStanceModel(_Picklable):
         return self
 
     def _crosslingual_features(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-        emb = _resolve(self.crosslingual_embedder)
-        vectors = np.asarray(emb.encode(list(texts)), dtype=np.float32)
-        names = sorted(set(targets))
-        tvec = dict(zip(names, np.asarray(emb.encode(names), dtype=np.float32)))
-        sim = np.array([[float(v @ tvec[t])] for v, t in zip(vectors, targets)], dtype=np.float32)
-        return np.hstack([vectors, sim])
+        return np.hstack(_embed_with_target_similarity(self.crosslingual_embedder, texts, targets))
 
     def uncovered(self, languages: Sequence[str | None]) -> np.ndarray:
         """Row indices that the cross-lingual model scores: a known language outside the main embedder's."""
