@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.test_narratives import OUTLETS, TOPICS, Store
+from tests.test_stance_model import _EnglishOnly, _Translating
 from tracker import embed, pipeline, review
 from tracker.embed import get_embedder
 from tracker.narratives import place_crosslingual
@@ -22,29 +22,12 @@ URDU_DEBT = "چینی قرضے سی پیک پاکستان قرض جال دھکی
 URDU_NOISE = "لاہور میں اتوار کی دوپہر موسم خوشگوار اور دھوپ رہی۔"
 
 
-class EnglishOnly:
-    name = "hashing-en"
-    dim = HASHING.dim
-    languages = frozenset({"en"})
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return HASHING.encode(texts)
-
-
-class Multilingual:
-    name = "toy-multilingual"
-    dim = HASHING.dim
-    languages = None
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return HASHING.encode([" ".join(LEXICON.get(w.strip("۔"), w) for w in t.split()) for t in texts])
-
-
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
-    monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: CachedEmbedder(db, Multilingual()))
-    s = Store(tmp_path, EnglishOnly())
+    monkeypatch.setattr(pipeline, "crosslingual_embedder",
+                        lambda db, e: CachedEmbedder(db, _Translating(LEXICON)))
+    s = Store(tmp_path, _EnglishOnly())
     records = [{"text": text, "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"}
                for texts in TOPICS.values() for i, text in enumerate(texts[:4])]
     records += [{"text": URDU_DEBT, "source": "Roznama", "date": "2024-02-01", "language": "ur"},

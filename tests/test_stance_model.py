@@ -152,19 +152,21 @@ class _EnglishOnly:
 
 
 class _Translating:
-    """A stand-in multilingual embedder: maps a few Urdu words onto English ones, then hashes; records its inputs."""
+    """A stand-in multilingual embedder: maps Urdu words (``words``; the Urdu full stop ignored) onto English ones,
+    then hashes; records its inputs."""
 
     name = "toy-multilingual"
     dim = EMB.dim
     languages = None
     WORDS = {"سی": "CPEC", "پیک": "", "قرض": "debt", "جال": "trap", "نوکریاں": "jobs", "ترقی": "growth"}
 
-    def __init__(self) -> None:
+    def __init__(self, words: dict[str, str] | None = None) -> None:
+        self.words = self.WORDS if words is None else words
         self.seen: list[str] = []
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self.seen.extend(texts)
-        return EMB.encode([" ".join(self.WORDS.get(w, w) for w in t.split()) for t in texts])
+        return EMB.encode([" ".join(self.words.get(w.strip("۔"), w) for w in t.split()) for t in texts])
 
 
 def test_target_model_scores_uncovered_languages_with_the_crosslingual_model() -> None:
