@@ -171,18 +171,22 @@ def place_crosslingual(db: sqlite_utils.Database, embedder: Embedder, *, thresho
         covered).fetchall()
     if not foreign:
         return {}
+    open_narratives = "SELECT id FROM narratives WHERE status = 'active' AND locked = 0"
+    covered_size = dict(db.execute(
+        f"SELECT nc.narrative_id, count(*) FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
+        f"JOIN articles a ON a.id = c.article_id WHERE nc.narrative_id IN ({open_narratives}) {clause} "
+        f"GROUP BY nc.narrative_id", covered).fetchall())
+    covered_text = dict(db.execute(  # texts of central claims and representatives in covered languages
+        f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id WHERE c.id IN (
+                SELECT central_claim_id FROM narratives WHERE id IN ({open_narratives}) UNION
+                SELECT r.value FROM narratives n, json_each(coalesce(n.representatives, '[]')) r
+                WHERE n.id IN ({open_narratives})) {clause}""", covered).fetchall())
     anchors: dict[int, list[str]] = {}
     for narrative_id, central, representatives in db.execute(
             "SELECT id, central_claim_id, representatives FROM narratives WHERE status = 'active' AND locked = 0"):
-        ids = list(dict.fromkeys([central, *json.loads(representatives or "[]")]))
-        texts = [t for (t,) in db.execute(
-            f"SELECT c.text FROM claims c JOIN articles a ON a.id = c.article_id "
-            f"WHERE c.id IN ({','.join('?' * len(ids))}) {clause} ORDER BY c.id", [*ids, *covered])][:n_anchors]
-        size = db.execute(
-            f"SELECT count(*) FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
-            f"JOIN articles a ON a.id = c.article_id WHERE nc.narrative_id = ? {clause}",
-            [narrative_id, *covered]).fetchone()[0]
-        if texts and size >= min_members:
+        ids = dict.fromkeys([central, *json.loads(representatives or "[]")])
+        texts = [covered_text[i] for i in sorted(ids, key=lambda i: i or 0) if i in covered_text][:n_anchors]
+        if texts and covered_size.get(narrative_id, 0) >= min_members:
             anchors[narrative_id] = texts
     current = dict(db.execute(
         f"""SELECT nc.claim_id, nc.narrative_id FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id
