@@ -3,6 +3,7 @@ disturbing what the narratives are built from, and reviewers' decisions hold."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,18 @@ def test_a_narrative_left_with_no_members_by_a_placement_is_dissolved(store: Sto
     event = store.db.execute("SELECT event FROM narrative_history WHERE narrative_id = ? ORDER BY id DESC LIMIT 1",
                              [debt]).fetchone()[0]
     assert event == "dissolved"
+
+
+def test_the_anchor_starts_with_the_central_claim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
+    companion = _Translating(LEXICON)
+    monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: CachedEmbedder(db, companion))
+    s = Store(tmp_path, _EnglishOnly())
+    order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings
+    s.add([{"text": TOPICS["debt"][i], "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"} for i in order]
+          + [{"text": URDU_DEBT, "source": "Roznama", "date": "2024-02-01", "language": "ur"}])
+    debt = s.narrative(s.topic_narrative("debt"))
+    assert debt["central_claim_id"] != min(json.loads(debt["representatives"]))  # otherwise this could not tell
+    place_crosslingual(s.db, s.embedder, threshold=0.5, n_anchors=1)
+    central = s.db.execute("SELECT text FROM claims WHERE id = ?", [debt["central_claim_id"]]).fetchone()[0]
+    assert set(companion.seen) - {URDU_DEBT.rstrip()} == {central}

@@ -185,7 +185,7 @@ def place_crosslingual(db: sqlite_utils.Database, embedder: Embedder, *, thresho
     for narrative_id, central, representatives in db.execute(
             "SELECT id, central_claim_id, representatives FROM narratives WHERE status = 'active' AND locked = 0"):
         ids = dict.fromkeys([central, *json.loads(representatives or "[]")])
-        texts = [covered_text[i] for i in sorted(ids, key=lambda i: i or 0) if i in covered_text][:n_anchors]
+        texts = [covered_text[i] for i in ids if i in covered_text][:n_anchors]  # central first, as described
         if texts and covered_size.get(narrative_id, 0) >= min_members:
             anchors[narrative_id] = texts
     current = dict(db.execute(
