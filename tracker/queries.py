@@ -129,6 +129,11 @@ def _growth(frame: pd.DataFrame, cutoff: str | None, weeks: int) -> pd.Series:
     return ((frame["recent"].fillna(0) + 1) / weeks) / ((frame["before"].fillna(0) + 1) / weeks_before)
 
 
+def _joined_keywords(column: pd.Series) -> list[str]:
+    """JSON keyword lists as comma-separated text ("" where none)."""
+    return [", ".join(json.loads(k)) if isinstance(k, str) and k else "" for k in column]
+
+
 def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | None = "active",
                      with_mix: bool = True) -> pd.DataFrame:
     """One row per narrative: size, reach, dates, recent growth, stance mix, verdict and review status.
@@ -150,7 +155,7 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
     table["recent"] = table["recent"].fillna(0).astype(int)
     table["before"] = (table["size"] - table["recent"]).clip(lower=0).astype(int)
     table["growth"] = _growth(table, cutoff, weeks).round(2)
-    table["keywords"] = [", ".join(json.loads(k)) if isinstance(k, str) and k else "" for k in table["keywords"]]
+    table["keywords"] = _joined_keywords(table["keywords"])
     if not with_mix:
         return table
     mix = _df(db, "SELECT narrative_id AS id, label, count(*) AS k FROM narrative_stances GROUP BY 1, 2")
@@ -176,7 +181,7 @@ def themes_table(db: sqlite_utils.Database) -> pd.DataFrame:
                    WHERE n.theme_id = t.id AND n.status = 'active' ORDER BY n.size DESC, n.id LIMIT 3)
                ) AS top_narratives
         FROM themes t WHERE t.status = 'active' ORDER BY t.size DESC, t.id""")
-    table["keywords"] = [", ".join(json.loads(k)) if isinstance(k, str) and k else "" for k in table["keywords"]]
+    table["keywords"] = _joined_keywords(table["keywords"])
     return table
 
 
