@@ -685,12 +685,37 @@ def render_corpus(articles: list[dict], seed_bytes: bytes, notes: list[str]) -> 
     return files
 
 
+def assign_splits(articles: list[dict]) -> dict[str, str]:
+    """Each article's half of the labels: ``tune`` (rules, aliases and thresholds are chosen here) or ``report``
+    (figures in the README come from here).
+
+    The split is by article, stratified by outlet and stance, so both halves hold every outlet and stance in the
+    same proportions and a figure on one half says nothing about having looked at the other. A syndicated copy
+    goes with its original (the text is nearly the same). Within a stratum, articles are ordered by a hash of
+    their key and alternate between the halves, starting at a hash-chosen half: deterministic, and independent
+    of the order in which the parts were written.
+    """
+    root = {a["key"]: a["syndicated_from"] or a["key"] for a in articles}
+    strata: dict[tuple[str, str], list[str]] = {}
+    for a in articles:
+        if root[a["key"]] == a["key"]:
+            strata.setdefault((a["source"], a["stance"]), []).append(a["key"])
+    half: dict[str, str] = {}
+    for (source, stance), keys in sorted(strata.items()):
+        keys.sort(key=lambda k: hashlib.sha256(k.encode("utf-8")).hexdigest())
+        first = stable_int(f"{source}|{stance}", 0, 1)
+        for i, key in enumerate(keys):
+            half[key] = ("tune", "report")[(i + first) % 2]
+    return {a["key"]: half[root[a["key"]]] for a in articles}
+
+
 def label_files(articles: list[dict]) -> dict[str, bytes]:
     def jsonl(rows: list[dict]) -> bytes:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
 
     fields = ("key", "source", "title", "date", "url", "file", "lang", "kind", "stance", "syndicated_from")
-    article_rows = [{k: a[k] for k in fields} for a in articles]
+    split = assign_splits(articles)
+    article_rows = [{**{k: a[k] for k in fields}, "split": split[a["key"]]} for a in articles]
     claim_rows = [row for a in articles for row in a["claim_rows"]]
     narrative_rows = [{"id": i, "name": n, "description": d} for i, n, d in NARRATIVES]
     buffer = io.StringIO(newline="")
