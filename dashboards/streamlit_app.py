@@ -14,22 +14,22 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app_pages._common import db_path, get_db  # noqa: E402
+from app_pages._common import db_path, get_store, safe  # noqa: E402
 
 from tracker import TrackerError  # noqa: E402
 
 st.set_page_config(page_title="tracker", page_icon=":material/fact_check:", layout="wide")
 
 try:
-    get_db()
+    get_store()
 except TrackerError as exc:
-    st.error(f"Cannot open the store: {exc}")
+    st.error(f"Cannot open the store: {safe(exc)}")
     st.stop()
 
 with st.sidebar:
     st.text_input("Reviewer", key="reviewer", help="Your name: every review action is logged under it.",
                   placeholder="your name")
-    st.caption(f"Store: `{Path(db_path()).name}`")
+    st.caption(f"Store: {safe(Path(db_path()).name)}")
 
 pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",

@@ -6,18 +6,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from click.testing import CliRunner, Result
 
 
 @pytest.fixture
-def db() -> Iterator[sqlite_utils.Database]:
+def store() -> Iterator:  # tracker.store.Store
     """A fresh, migrated in-memory store."""
-    from tracker.db import open_db
+    from tracker.store import Store
 
-    database = open_db(":memory:")
-    yield database
-    database.close()
+    opened = Store(":memory:")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A small, realistic CPEC-like store for dashboard, query, review and export tests.
 
-``make_sample_store(path_or_db)`` fills a fresh store with 8 fictional outlets, 60 articles over 2015-2025
+``make_sample_store(path_or_store)`` fills a fresh store with 8 fictional outlets, 60 articles over 2015-2025
 (one near-duplicate linked by ``duplicate_of``, one whose text carries ``<script>`` and a markdown link),
 claims whose offsets reproduce the article text exactly, five narratives with members, hashing embeddings and
 centroids, two themes over them, stances toward CPEC for claims and articles, and narrative stances.
@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from tracker.db import content_hash, open_db, vector_to_blob
 from tracker.embed import HashingEmbedder
+from tracker.store import Store
+from tracker.store.base import content_hash, vector_to_blob
 
 SOURCES = [
     ("Islamabad Daily Star", "dailystar.pk.example", "PK"),
@@ -81,21 +82,21 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def make_sample_store(path_or_db: str | Path | sqlite_utils.Database = ":memory:") -> sqlite_utils.Database:
+def make_sample_store(path_or_store: str | Path | Store = ":memory:") -> Store:
     """Fill a fresh store with the sample data and return it.
 
     Args:
-        path_or_db: a path (or ``":memory:"``) to open with :func:`tracker.db.open_db`, or an open store.
+        path_or_store: a path (or ``":memory:"``) to open, or an open store.
 
     Returns:
         The open store.
     """
-    db = path_or_db if isinstance(path_or_db, sqlite_utils.Database) else open_db(path_or_db)
+    store = path_or_store if isinstance(path_or_store, Store) else Store(path_or_store)
     rng = random.Random(7)
     embedder = HashingEmbedder(dim=64)
     now = "2025-06-01T00:00:00+00:00"
     claim_rows: list[tuple] = []  # (claim_id, narrative_index, text, stance label, attribution)
-    with db.atomic():
+    with store.write() as db:
         db.execute("INSERT INTO targets(id, name, aliases, description) VALUES (1, 'CPEC', ?, ?)",
                    [json.dumps(["China-Pakistan Economic Corridor"]), "The China-Pakistan Economic Corridor"])
         db.execute("INSERT INTO targets(id, name, aliases) VALUES (2, 'Gwadar', '[]')")
@@ -180,7 +181,7 @@ def make_sample_store(path_or_db: str | Path | sqlite_utils.Database = ":memory:
         for t, v in vectors.items():
             db.execute("INSERT INTO embeddings(content_hash, model, dim, vector) VALUES (?,?,?,?)",
                        [_hash(t), embedder.name, embedder.dim, vector_to_blob(v)])
-        db.execute("INSERT INTO meta(key, value) VALUES ('narratives.embedding_model', ?)", [embedder.name])
+        db.execute("INSERT INTO meta(key, value) VALUES ('narratives.model', ?)", [embedder.name])
         for n, (label, keywords, _, _) in enumerate(NARRATIVES, start=1):
             db.execute(
                 "INSERT INTO narratives(id, label, keywords, created_at, updated_at) VALUES (?,?,?,?,?)",
@@ -211,23 +212,27 @@ def make_sample_store(path_or_db: str | Path | sqlite_utils.Database = ":memory:
         db.execute("INSERT INTO reviews(at, reviewer, action, narrative_id, payload, note) VALUES "
                    "('2024-02-01T10:00:00+00:00', 'Ayesha', 'verdict', 1, ?, NULL)",
                    [json.dumps({"verdict": "misleading"})])
-    from tracker.review import refresh_narrative
-    from tracker.themes import describe_themes
+    from tracker.pipeline.narratives import describe_themes
+    from tracker.store.narratives import refresh_stats
 
-    with db.atomic():
+    with store.write() as db:
+        refresh_stats(db, range(1, len(NARRATIVES) + 1))
         for n in range(1, len(NARRATIVES) + 1):
-            refresh_narrative(db, n)
-            members = [r[0] for r in db.execute(
-                "SELECT claim_id FROM narrative_claims WHERE narrative_id = ? ORDER BY similarity DESC", [n])]
-            db.execute("UPDATE narratives SET central_claim_id = ?, representatives = ? WHERE id = ?",
-                       [members[0], json.dumps(members[:3]), n])
+            members = db.execute(
+                "SELECT nc.claim_id, c.text FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
+                "WHERE narrative_id = ? ORDER BY similarity DESC", [n]).fetchall()
+            centroid = np.mean([vectors[t] for _, t in members], axis=0)
+            db.execute("UPDATE narratives SET central_claim_id = ?, representatives = ?, centroid = ?, "
+                       "centroid_model = ? WHERE id = ?",
+                       [members[0][0], json.dumps([m[0] for m in members[:3]]), vector_to_blob(centroid),
+                        embedder.name, n])
         # two themes: the economy (debt, jobs, contracts) and security (naval base, attacks)
         for theme_id, narrative_ids in ((1, (1, 2, 5)), (2, (3, 4))):
             db.execute("INSERT INTO themes(id, created_at, updated_at) VALUES (?, ?, ?)", [theme_id, now, now])
             db.execute(f"UPDATE narratives SET theme_id = ? WHERE id IN ({','.join('?' * len(narrative_ids))})",
                        [theme_id, *narrative_ids])
         describe_themes(db, [1, 2])
-    return db
+    return store
 
 
 def _article_of(db: sqlite_utils.Database, claim_id: int) -> int:

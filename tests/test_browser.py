@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sample_store import make_sample_store
 
-from tracker.db import open_db
+from tracker.store import Store
 
 pytestmark = pytest.mark.browser
 
@@ -98,7 +98,7 @@ def test_dashboard_in_browser(server, tmp_path):
     url, store = server
     shots = Path(os.environ.get("TRACKER_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    db = open_db(store)
+    db = Store(store).db
     script_claim = db.execute("SELECT id FROM claims WHERE article_id = 7").fetchone()[0]
     narrative = db.execute("SELECT narrative_id FROM narrative_claims WHERE claim_id = ?",
                            [script_claim]).fetchone()[0]
@@ -152,7 +152,7 @@ def test_dashboard_in_browser(server, tmp_path):
             assert not dialogs, f"a script ran: {dialogs}"
         finally:
             browser.close()
-    db = open_db(store)
+    db = Store(store).db
     assert db.execute("SELECT label, label_locked FROM narratives WHERE id = ?", [narrative]).fetchone() == (
         "Renamed in the browser", 1)
     assert db.execute("SELECT reviewer, action FROM reviews ORDER BY id DESC LIMIT 1").fetchone() == (

@@ -112,7 +112,7 @@ def test_extract_claims_uses_the_scorer() -> None:
     text = "Pakistan borrowed $5 billion from China in 2023. The weather in Islamabad was pleasant and warm today."
     claims = extract_claims(1, text, score=lambda sents: [0.9 if "$" in s else 0.1 for s in sents])
     assert [c.checkworthy for c in claims] == [0.9, 0.1]
-    assert [c.checkworthy for c in extract_claims(1, text)] == [0.5, 0.5]
+    assert [c.checkworthy for c in extract_claims(1, text)] == [None, None]  # the pipeline scores them later
 
 
 # --- offsets -----------------------------------------------------------------------------------------------------

@@ -42,9 +42,9 @@ def test_version(run_cli):
 
 
 def test_status_on_a_fresh_store(run_cli, tmp_store):
-    from tracker.db import open_db
+    from tracker.store import Store
 
-    open_db(tmp_store).close()
+    Store(tmp_store).close()
     result = run_cli("status", "--db", tmp_store)
     assert result.exit_code == 0, result.output
     lines = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in result.stdout.splitlines())}

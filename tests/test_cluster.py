@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.cluster import IncrementalClusterer, ari, bcubed, match_clusters, nmi
+from tracker.cluster import IncrementalClusterer, match_labels
+from tracker.metrics import ari, bcubed, nmi
 
 
 def _blobs(n_clusters: int = 5, per: int = 20, d: int = 32, spread: float = 0.05, seed: int = 0):
@@ -95,16 +96,16 @@ def test_merge_pass_joins_clusters_bridged_later() -> None:
     assert c.n_clusters_ <= 2
 
 
-def test_match_clusters_keeps_ids_on_unchanged_data() -> None:
+def test_match_labels_keeps_ids_on_unchanged_data() -> None:
     old = np.array([3, 3, 7, 7, 7, -1, 9])
     new = np.array([0, 0, 1, 1, 1, -1, 2])
-    assert match_clusters(old, new) == {0: 3, 1: 7, 2: 9}
+    assert match_labels(old, new) == {0: 3, 1: 7, 2: 9}
 
 
-def test_match_clusters_split_gives_largest_overlap() -> None:
+def test_match_labels_split_gives_largest_overlap() -> None:
     old = np.array([5, 5, 5, 5, 6, 6])
     new = np.array([0, 0, 0, 1, 2, 2])
-    assert match_clusters(old, new) == {0: 5, 2: 6}
+    assert match_labels(old, new) == {0: 5, 2: 6}
 
 
 def test_bcubed_known_values() -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_narratives import OUTLETS, TOPICS, Store
+from tests.test_narratives import OUTLETS, TOPICS, World
 from tests.test_stance_model import _EnglishOnly, _Translating
-from tracker import embed, pipeline, review
+from tracker import embed, review
 from tracker.embed import get_embedder
-from tracker.narratives import place_crosslingual
-from tracker.pipeline import CachedEmbedder
+from tracker.pipeline import CachedEmbedder, place_crosslingual
+from tracker.pipeline import narratives as pipeline_narratives
 
 HASHING = get_embedder("hashing")
 # "Urdu" words standing for English ones: the toy multilingual embedder translates them before hashing
@@ -24,11 +24,11 @@ URDU_NOISE = "لاہور میں اتوار کی دوپہر موسم خوشگوا
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
-    monkeypatch.setattr(pipeline, "crosslingual_embedder",
+    monkeypatch.setattr(pipeline_narratives, "crosslingual_embedder",
                         lambda db, e: CachedEmbedder(db, _Translating(LEXICON)))
-    s = Store(tmp_path, _EnglishOnly())
+    s = World(tmp_path, _EnglishOnly())
     records = [{"text": text, "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"}
                for texts in TOPICS.values() for i, text in enumerate(texts[:4])]
     records += [{"text": URDU_DEBT, "source": "Roznama", "date": "2024-02-01", "language": "ur"},
@@ -37,15 +37,15 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     return s
 
 
-def urdu(store: Store, text: str) -> int:
+def urdu(store: World, text: str) -> int:
     return store.claim_id(text.rstrip())
 
 
-def test_foreign_claims_join_the_closest_narrative_and_noise_stays_out(store: Store) -> None:
+def test_foreign_claims_join_the_closest_narrative_and_noise_stays_out(store: World) -> None:
     debt = store.topic_narrative("debt")
     before = store.narrative(debt)
     assert store.narrative_of(URDU_DEBT) is None  # MiniLM-like embedders leave Urdu out of clustering
-    counts = place_crosslingual(store.db, store.embedder, threshold=0.5)
+    counts = place_crosslingual(store.store, store.embedder, threshold=0.5)
     assert counts == {"placed": 1, "moved": 1}
     assert store.narrative_of(URDU_DEBT) == debt and store.narrative_of(URDU_NOISE) is None
     after = store.narrative(debt)
@@ -59,56 +59,56 @@ def test_foreign_claims_join_the_closest_narrative_and_noise_stays_out(store: St
     unclustered = {r[0] for r in store.db.execute("SELECT claim_id FROM unclustered_claims")}
     assert urdu(store, URDU_NOISE) in unclustered and urdu(store, URDU_DEBT) not in unclustered
     # a second run changes nothing
-    assert place_crosslingual(store.db, store.embedder, threshold=0.5) == {"placed": 1, "moved": 0}
+    assert place_crosslingual(store.store, store.embedder, threshold=0.5) == {"placed": 1, "moved": 0}
 
 
-def test_a_placement_is_withdrawn_when_the_claim_is_no_longer_close(store: Store) -> None:
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
-    assert place_crosslingual(store.db, store.embedder, threshold=0.999) == {"placed": 0, "moved": 1}
+def test_a_placement_is_withdrawn_when_the_claim_is_no_longer_close(store: World) -> None:
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
+    assert place_crosslingual(store.store, store.embedder, threshold=0.999) == {"placed": 0, "moved": 1}
     assert store.narrative_of(URDU_DEBT) is None
 
 
-def test_reviewer_exclusions_and_moves_hold(store: Store) -> None:
+def test_reviewer_exclusions_and_moves_hold(store: World) -> None:
     debt, naval = store.topic_narrative("debt"), store.topic_narrative("naval")
     claim = urdu(store, URDU_DEBT)
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
-    review.exclude(store.db, claim, debt, reviewer="Ayesha")
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
+    review.exclude(store.store, claim, debt, reviewer="Ayesha")
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
     assert store.narrative_of(URDU_DEBT) != debt
-    review.move(store.db, claim, naval, reviewer="Ayesha")
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    review.move(store.store, claim, naval, reviewer="Ayesha")
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
     assert store.narrative_of(URDU_DEBT) == naval
 
 
 def test_nothing_happens_without_a_companion_or_with_a_multilingual_embedder(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert place_crosslingual(store.db, HASHING, threshold=0.5) == {}  # covers every language itself
-    monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: None)
-    assert place_crosslingual(store.db, store.embedder, threshold=0.5) == {}
+        store: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert place_crosslingual(store.store, HASHING, threshold=0.5) == {}  # covers every language itself
+    monkeypatch.setattr(pipeline_narratives, "crosslingual_embedder", lambda db, e: None)
+    assert place_crosslingual(store.store, store.embedder, threshold=0.5) == {}
     assert store.narrative_of(URDU_DEBT) is None
 
 
-def test_a_locked_narrative_neither_gains_nor_loses_placed_claims(store: Store) -> None:
+def test_a_locked_narrative_neither_gains_nor_loses_placed_claims(store: World) -> None:
     debt = store.topic_narrative("debt")
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
-    review.lock(store.db, debt, reviewer="Ayesha")
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
+    review.lock(store.store, debt, reviewer="Ayesha")
     # even a threshold nothing reaches leaves the claim where it was: the narrative is locked
-    place_crosslingual(store.db, store.embedder, threshold=0.999)
+    place_crosslingual(store.store, store.embedder, threshold=0.999)
     assert store.narrative_of(URDU_DEBT) == debt
-    review.unlock(store.db, debt, reviewer="Ayesha")
+    review.unlock(store.store, debt, reviewer="Ayesha")
     store.db.execute("DELETE FROM narrative_claims WHERE claim_id = ?", [urdu(store, URDU_DEBT)])
-    review.lock(store.db, debt, reviewer="Ayesha")
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    review.lock(store.store, debt, reviewer="Ayesha")
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
     assert store.narrative_of(URDU_DEBT) is None
 
 
-def test_a_narrative_left_with_no_members_by_a_placement_is_dissolved(store: Store) -> None:
+def test_a_narrative_left_with_no_members_by_a_placement_is_dissolved(store: World) -> None:
     debt, naval = store.topic_narrative("debt"), store.topic_narrative("naval")
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
     for text in TOPICS["debt"][:4]:  # a reviewer moves every English claim out: only the Urdu one is left
-        review.move(store.db, store.claim_id(text), naval, reviewer="Ayesha")
+        review.move(store.store, store.claim_id(text), naval, reviewer="Ayesha")
     assert store.narrative(debt)["status"] == "active" and store.narrative(debt)["size"] == 1
-    place_crosslingual(store.db, store.embedder, threshold=0.5)
+    place_crosslingual(store.store, store.embedder, threshold=0.5)
     assert store.narrative_of(URDU_DEBT) != debt  # debt has no English member left to anchor it
     assert store.narrative(debt)["status"] == "dissolved" and store.narrative(debt)["size"] == 0
     event = store.db.execute("SELECT event FROM narrative_history WHERE narrative_id = ? ORDER BY id DESC LIMIT 1",
@@ -119,13 +119,13 @@ def test_a_narrative_left_with_no_members_by_a_placement_is_dissolved(store: Sto
 def test_the_anchor_starts_with_the_central_claim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
     companion = _Translating(LEXICON)
-    monkeypatch.setattr(pipeline, "crosslingual_embedder", lambda db, e: CachedEmbedder(db, companion))
-    s = Store(tmp_path, _EnglishOnly())
+    monkeypatch.setattr(pipeline_narratives, "crosslingual_embedder", lambda db, e: CachedEmbedder(db, companion))
+    s = World(tmp_path, _EnglishOnly())
     order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings
     s.add([{"text": TOPICS["debt"][i], "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"} for i in order]
           + [{"text": URDU_DEBT, "source": "Roznama", "date": "2024-02-01", "language": "ur"}])
     debt = s.narrative(s.topic_narrative("debt"))
     assert debt["central_claim_id"] != min(json.loads(debt["representatives"]))  # otherwise this could not tell
-    place_crosslingual(s.db, s.embedder, threshold=0.5, n_anchors=1)
+    place_crosslingual(s.store, s.embedder, threshold=0.5, n_anchors=1)
     central = s.db.execute("SELECT text FROM claims WHERE id = ?", [debt["central_claim_id"]]).fetchone()[0]
     assert set(companion.seen) - {URDU_DEBT.rstrip()} == {central}

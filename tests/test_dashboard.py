@@ -9,7 +9,7 @@ import pytest
 from sample_store import make_sample_store
 from streamlit.testing.v1 import AppTest
 
-from tracker.db import open_db
+from tracker.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboards" / "streamlit_app.py")
 PAGES = ["overview", "narratives", "narrative", "stance", "sources", "search", "export"]
@@ -38,7 +38,7 @@ def app(page: str | None = None, reviewer: str | None = "Tester") -> AppTest:
 
 
 def query(path, sql, params=()):
-    db = open_db(path)
+    db = Store(path).db
     try:
         return db.execute(sql, list(params)).fetchall()
     finally:

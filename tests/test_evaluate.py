@@ -294,11 +294,10 @@ def test_bad_train_file_names_the_train_file(cli, tmp_path: Path) -> None:  # no
 
 
 def test_eval_never_touches_an_existing_store(run_cli, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from tracker.db import open_db
+    from tracker.store import Store
 
     store = tmp_path / "mine.db"
-    db = open_db(str(store))
-    db.close()
+    Store(str(store)).close()
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("mine.db")}
     monkeypatch.setenv("TRACKER_EMBEDDING_MODEL", "hashing")
     monkeypatch.setenv("TRACKER_DB", str(store))

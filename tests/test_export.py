@@ -9,13 +9,19 @@ import json
 import pytest
 from sample_store import make_sample_store
 
-from tracker import export, queries, review
+from tracker import export, review
 from tracker.export import ExportError
+from tracker.store import queries
 
 
 @pytest.fixture(scope="module")
-def db():
+def store():
     return make_sample_store()
+
+
+@pytest.fixture(scope="module")
+def db(store):
+    return store.db
 
 
 def test_csv_and_json_round_trip(db):
@@ -44,10 +50,10 @@ def test_claim_review(db):
     assert export.claim_review(db, 1)["author"] == {"@type": "Person", "name": "Ayesha"}
 
 
-def test_claim_review_needs_a_verdict(db):
+def test_claim_review_needs_a_verdict(db, store):
     with pytest.raises(ExportError):
         export.claim_review(db, 2)
     with pytest.raises(ExportError):
         export.claim_review(db, 999)
-    review.set_verdict(db, 2, "accurate", reviewer="Zoe")
+    review.set_verdict(store, 2, "accurate", reviewer="Zoe")
     assert export.claim_review(db, 2)["reviewRating"]["alternateName"] == "accurate"

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tracker.db import content_hash, open_db
 from tracker.ingest import IngestOptions, ingest
 from tracker.ingest.normalise import DateProblem, detect_language, parse_date
+from tracker.store import Store
+from tracker.store.base import content_hash
 
 # the project's seed article, shipped byte for byte inside the bundled corpus
 SEED = Path(__file__).resolve().parents[1] / "datasets" / "cpec" / "corpus" / "seed" / "000_990483746a5582d2.txt"
@@ -503,15 +504,15 @@ def test_strict_stores_nothing_from_the_bad_file(run_cli, tmp_store, tmp_path):
 
 def test_strict_with_many_records_before_the_error(tmp_path):
     """More than one batch of good records before the bad one: still nothing stored from the file."""
-    db = open_db(":memory:")
+    store = Store(":memory:")
     path = tmp_path / "big.jsonl"
     path.write_text("".join(json.dumps({"text": prose(i, 20)}) + "\n" for i in range(450)) + "{bad\n")
     from tracker.ingest import StrictAbort
 
     with pytest.raises(StrictAbort, match=r"big.jsonl:line 451: invalid JSON"):
-        ingest(db, [str(path)], IngestOptions(strict=True))
-    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM article_lsh").fetchone()[0] == 0
+        ingest(store, [str(path)], IngestOptions(strict=True))
+    assert store.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    assert store.db.execute("SELECT count(*) FROM article_lsh").fetchone()[0] == 0
 
 
 # --- duplicates ------------------------------------------------------------------------------------------------
@@ -554,28 +555,28 @@ def test_near_duplicates_are_linked_not_dropped(run_cli, tmp_store, tmp_path):
     assert [r["source"] for r in (wire, edited, verbatim)] == ["Wire Agency", "Daily Times", "The Nation"]
 
 
-def test_copy_of_a_copy_links_to_the_first(db):
+def test_copy_of_a_copy_links_to_the_first(store):
     texts = [WIRE, edited_copy(WIRE), edited_copy(WIRE).replace("thousands of jobs", "many jobs")]
-    report = ingest_records(db, [{"text": t, "source": f"Outlet {i}"} for i, t in enumerate(texts)])
+    report = ingest_records(store, [{"text": t, "source": f"Outlet {i}"} for i, t in enumerate(texts)])
     ids = report.article_ids
-    links = [r[0] for r in db.execute("SELECT duplicate_of FROM articles ORDER BY id")]
+    links = [r[0] for r in store.db.execute("SELECT duplicate_of FROM articles ORDER BY id")]
     assert links == [None, ids[0], ids[0]]
 
 
-def test_same_outlet_same_text_is_an_exact_duplicate(db):
-    report = ingest_records(db, [
+def test_same_outlet_same_text_is_an_exact_duplicate(store):
+    report = ingest_records(store, [
         {"text": WIRE, "source": "Dawn"},
         {"text": WIRE.replace("\n\n", "\n\n\n   "), "source": "Dawn"},  # whitespace differences only
     ])
     assert (report.stored, report.duplicates) == (1, 1)
 
 
-def ingest_records(db, records: list[dict]):  # noqa: ANN001, ANN201
+def ingest_records(store, records: list[dict]):  # noqa: ANN001, ANN201
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = write_jsonl(Path(tmp) / "r.jsonl", records)
-        return ingest(db, [str(path)])
+        return ingest(store, [str(path)])
 
 
 # --- dates and language ----------------------------------------------------------------------------------------

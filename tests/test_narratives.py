@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 from tracker import review
-from tracker.db import open_db
 from tracker.embed import get_embedder
 from tracker.ingest import IngestOptions, ingest
-from tracker.narratives import narrative_members, run_narratives
-from tracker.pipeline import run_claims, run_embed
+from tracker.pipeline import run_claims, run_embed, run_narratives
+from tracker.store import Store as TrackerStore
 
 TOPICS = {
     "debt": [
@@ -58,8 +57,14 @@ OUTLETS = ["Dawn", "Xinhua", "The Hindu", "Global Times", "Express Tribune", "Re
 TOPIC_OF = {text: topic for topic, texts in TOPICS.items() for text in texts}
 
 
-def flat(sentences: list[str]) -> list[float]:
-    return [0.5] * len(sentences)
+def narrative_members(db) -> dict[int, list[int]]:  # noqa: ANN001
+    """Claim ids of every active narrative."""
+    out: dict[int, list[int]] = {}
+    for claim_id, narrative_id in db.execute(
+            "SELECT nc.claim_id, nc.narrative_id FROM narrative_claims nc JOIN narratives n ON n.id = nc.narrative_id "
+            "WHERE n.status = 'active' ORDER BY nc.claim_id"):
+        out.setdefault(narrative_id, []).append(claim_id)
+    return out
 
 
 def batch(indices: range, *, noise: bool = False) -> list[dict]:
@@ -83,11 +88,11 @@ def embedder():  # noqa: ANN201
     return get_embedder("hashing")
 
 
-class Store:
+class World:
     """A store fed by small JSONL files, updated the way ``tracker update`` does."""
 
     def __init__(self, tmp_path: Path, embedder) -> None:  # noqa: ANN001
-        self.db = open_db(":memory:")
+        self.store = TrackerStore(":memory:")
         self.tmp_path = tmp_path
         self.embedder = embedder
         self.files = 0
@@ -96,11 +101,15 @@ class Store:
         self.files += 1
         path = self.tmp_path / f"batch{self.files}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        report = ingest(self.db, [str(path)], IngestOptions())
+        report = ingest(self.store, [str(path)], IngestOptions())
         assert report.rejected == 0
-        run_claims(self.db, score=flat)
-        run_embed(self.db, self.embedder)
-        return run_narratives(self.db, self.embedder)
+        run_claims(self.store)
+        run_embed(self.store, self.embedder)
+        return run_narratives(self.store, self.embedder).counts
+
+    @property
+    def db(self):  # noqa: ANN201
+        return self.store.db
 
     def claim_id(self, text: str) -> int:
         return self.db.execute("SELECT id FROM claims WHERE text = ? ORDER BY id LIMIT 1", [text]).fetchone()[0]
@@ -124,14 +133,14 @@ class Store:
 
 
 @pytest.fixture
-def store(tmp_path: Path, embedder) -> Store:  # noqa: ANN001
-    s = Store(tmp_path, embedder)
+def store(tmp_path: Path, embedder) -> World:  # noqa: ANN001
+    s = World(tmp_path, embedder)
     counts = s.add(batch(range(4), noise=True))
     assert counts["claims"] == 18
     return s
 
 
-def test_narratives_are_created_with_descriptions(store: Store) -> None:
+def test_narratives_are_created_with_descriptions(store: World) -> None:
     members = narrative_members(store.db)
     assert len(members) == 4
     for topic in TOPICS:
@@ -150,7 +159,7 @@ def test_narratives_are_created_with_descriptions(store: Store) -> None:
 
 
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001
-    s = Store(tmp_path, embedder)
+    s = World(tmp_path, embedder)
     order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings
     s.add([{"text": TOPICS[topic][i], "source": OUTLETS[i], "date": f"2024-01-{10 + i:02d}"}
            for topic in ("debt", "naval") for i in order])
@@ -162,21 +171,21 @@ def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, 
         assert s.narrative(nid)["central_claim_id"] == closest
 
 
-def test_noise_claims_stay_unclustered(store: Store) -> None:
+def test_noise_claims_stay_unclustered(store: World) -> None:
     for text in NOISE:
         assert store.narrative_of(text) is None
     clustered = set(store.membership())
     assert all(store.claim_id(t) not in clustered for t in NOISE)
 
 
-def test_history_records_created_narratives(store: Store) -> None:
+def test_history_records_created_narratives(store: World) -> None:
     created = store.db.execute(
         "SELECT narrative_id, actor FROM narrative_history WHERE event = 'created'").fetchall()
     assert sorted(n for n, _ in created) == sorted(narrative_members(store.db))
     assert {actor for _, actor in created} == {"model"}
 
 
-def test_second_batch_joins_existing_narratives(store: Store) -> None:
+def test_second_batch_joins_existing_narratives(store: World) -> None:
     ids = {topic: store.topic_narrative(topic) for topic in TOPICS}
     before = store.membership()
     counts = store.add(batch(range(4, 6)))
@@ -187,74 +196,74 @@ def test_second_batch_joins_existing_narratives(store: Store) -> None:
         assert {store.narrative_of(t) for t in TOPICS[topic]} == {nid}
         assert store.narrative(nid)["size"] == 6
     # nothing new: a further run does nothing
-    assert run_narratives(store.db, store.embedder) == {"claims": 0}
+    assert run_narratives(store.store, store.embedder).counts == {"claims": 0}
 
 
-def test_rebuild_keeps_ids_and_memberships_on_unchanged_data(store: Store) -> None:
+def test_rebuild_keeps_ids_and_memberships_on_unchanged_data(store: World) -> None:
     store.add(batch(range(4, 6)))
     before = store.membership()
     labels = dict(store.db.execute("SELECT id, label FROM narratives").fetchall())
-    counts = run_narratives(store.db, store.embedder, rebuild=True)
+    counts = run_narratives(store.store, store.embedder, rebuild=True).counts
     assert counts["created"] == 0 and counts["merged"] == 0 and counts["split"] == 0
     assert store.membership() == before
     assert dict(store.db.execute("SELECT id, label FROM narratives").fetchall()) == labels
     assert store.db.execute("SELECT count(*) FROM narrative_history WHERE event = 'rebuilt'").fetchone()[0] == 1
     # and a second rebuild is just as stable
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     assert store.membership() == before
 
 
-def test_changed_settings_require_a_rebuild(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracker.narratives import NarrativeError
+def test_changed_settings_require_a_rebuild(store: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.pipeline import NarrativeError
 
     monkeypatch.setenv("TRACKER_CLUSTER_THRESHOLD", "0.6")
     with pytest.raises(NarrativeError, match="rebuild"):
-        run_narratives(store.db, store.embedder)
-    run_narratives(store.db, store.embedder, rebuild=True)  # allowed
+        run_narratives(store.store, store.embedder)
+    run_narratives(store.store, store.embedder, rebuild=True)  # allowed
 
 
 # --- reviewer decisions --------------------------------------------------------------------------------------
 
-def test_renamed_label_survives_updates_and_rebuild(store: Store) -> None:
+def test_renamed_label_survives_updates_and_rebuild(store: World) -> None:
     nid = store.topic_narrative("debt")
-    review.rename(store.db, nid, "CPEC is a debt trap", reviewer="ana")
+    review.rename(store.store, nid, "CPEC is a debt trap", reviewer="ana")
     store.add(batch(range(4, 6)))
     assert store.narrative(nid)["size"] == 6
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     row = store.narrative(nid)
     assert row["label"] == "CPEC is a debt trap" and row["status"] == "active"
     assert json.loads(row["keywords"])  # keywords are still derived
 
 
-def test_moved_claim_stays_where_the_reviewer_put_it(store: Store) -> None:
+def test_moved_claim_stays_where_the_reviewer_put_it(store: World) -> None:
     debt, jobs = store.topic_narrative("debt"), store.topic_narrative("jobs")
     moved = TOPICS["debt"][0]
-    review.move(store.db, store.claim_id(moved), jobs, reviewer="ana")
+    review.move(store.store, store.claim_id(moved), jobs, reviewer="ana")
     assert store.narrative_of(moved) == jobs
     store.add(batch(range(4, 6)))
     assert store.narrative_of(moved) == jobs
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     assert store.narrative_of(moved) == jobs
     assert store.narrative(jobs)["size"] == 7 and store.narrative(debt)["size"] == 5
     assert store.db.execute("SELECT assigned_by FROM narrative_claims WHERE claim_id = ?",
                             [store.claim_id(moved)]).fetchone()[0] == "reviewer"
 
 
-def test_excluded_claim_never_returns(store: Store) -> None:
+def test_excluded_claim_never_returns(store: World) -> None:
     debt = store.topic_narrative("debt")
     excluded = TOPICS["debt"][1]
-    review.exclude(store.db, store.claim_id(excluded), debt, reviewer="ana")
+    review.exclude(store.store, store.claim_id(excluded), debt, reviewer="ana")
     assert store.narrative_of(excluded) is None
     store.add(batch(range(4, 6)))
     assert store.narrative_of(excluded) != debt
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     assert store.narrative_of(excluded) != debt
     assert store.narrative(debt)["size"] == 5
 
 
-def test_merged_narrative_receives_nothing_and_its_claims_stay_in_the_target(store: Store) -> None:
+def test_merged_narrative_receives_nothing_and_its_claims_stay_in_the_target(store: World) -> None:
     naval, attack = store.topic_narrative("naval"), store.topic_narrative("attack")
-    review.merge(store.db, [naval], attack, reviewer="ana")
+    review.merge(store.store, [naval], attack, reviewer="ana")
     naval_claims = [store.claim_id(t) for t in TOPICS["naval"][:4]]
     assert {store.membership()[c] for c in naval_claims} == {attack}
     store.add(batch(range(4, 6)))
@@ -263,7 +272,7 @@ def test_merged_narrative_receives_nothing_and_its_claims_stay_in_the_target(sto
     assert {membership[c] for c in naval_claims} == {attack}
     for text in TOPICS["naval"][4:]:  # new claims of the merged narrative follow it into its target
         assert store.narrative_of(text) in (attack, None)
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     membership = store.membership()
     assert naval not in membership.values()
     assert {membership[c] for c in naval_claims} == {attack}
@@ -274,26 +283,26 @@ def test_merged_narrative_receives_nothing_and_its_claims_stay_in_the_target(sto
     assert (naval, attack) in history
 
 
-def test_locked_narrative_does_not_change(store: Store) -> None:
+def test_locked_narrative_does_not_change(store: World) -> None:
     jobs = store.topic_narrative("jobs")
     members = sorted(narrative_members(store.db)[jobs])
-    review.lock(store.db, jobs, reviewer="ana")
+    review.lock(store.store, jobs, reviewer="ana")
     store.add(batch(range(4, 6)))
     assert sorted(narrative_members(store.db)[jobs]) == members
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     assert sorted(narrative_members(store.db)[jobs]) == members
     assert store.narrative(jobs)["size"] == 4
     for text in TOPICS["jobs"][4:]:
         assert store.narrative_of(text) != jobs
 
 
-def test_split_survives_updates_and_rebuild(store: Store) -> None:
+def test_split_survives_updates_and_rebuild(store: World) -> None:
     attack = store.topic_narrative("attack")
     split_off = [store.claim_id(t) for t in TOPICS["attack"][2:4]]
-    new_id = review.split(store.db, attack, split_off, "Dasu convoy attack (second wave)", reviewer="ana")
+    new_id = review.split(store.store, attack, split_off, "Dasu convoy attack (second wave)", reviewer="ana")
     assert new_id != attack
     store.add(batch(range(4, 6)))
-    run_narratives(store.db, store.embedder, rebuild=True)
+    run_narratives(store.store, store.embedder, rebuild=True)
     membership = store.membership()
     assert [membership[c] for c in split_off] == [new_id, new_id]
     assert store.narrative(new_id)["label"] == "Dasu convoy attack (second wave)"
@@ -307,7 +316,7 @@ def test_split_survives_updates_and_rebuild(store: Store) -> None:
 
 # --- near-duplicates -------------------------------------------------------------------------------------------
 
-def test_near_duplicate_articles_do_not_inflate_sources(store: Store) -> None:
+def test_near_duplicate_articles_do_not_inflate_sources(store: World) -> None:
     jobs = store.topic_narrative("jobs")
     before = store.narrative(jobs)
     copy = {"text": TOPICS["jobs"][0], "source": "Syndicated Daily", "date": "2024-03-01"}
@@ -321,9 +330,9 @@ def test_near_duplicate_articles_do_not_inflate_sources(store: Store) -> None:
     assert after["n_articles"] == before["n_articles"]
 
 
-def test_reviewer_merge_is_not_undone_by_the_next_update(store: Store) -> None:
+def test_reviewer_merge_is_not_undone_by_the_next_update(store: World) -> None:
     naval, attack = store.topic_narrative("naval"), store.topic_narrative("attack")
-    review.merge(store.db, [naval], attack, reviewer="ana")
+    review.merge(store.store, [naval], attack, reviewer="ana")
     merged = [store.claim_id(t) for topic in ("naval", "attack") for t in TOPICS[topic][:4]]
     store.add(batch(range(4, 6)))
     membership = store.membership()

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from sample_store import make_sample_store
 
-from tracker import queries
-from tracker.queries import QueryError, stance_timeline, wilson
+from tracker.store import queries
+from tracker.store.queries import QueryError, stance_timeline, wilson
 
 
 @pytest.fixture(scope="module")
 def db():
-    return make_sample_store()
+    """A read connection to the sample store (queries take a connection)."""
+    return make_sample_store().db
 
 
 def test_store_status(db):

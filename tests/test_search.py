@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from tracker import review
-from tracker.db import open_db
 from tracker.embed import get_embedder
 from tracker.ingest import IngestOptions, ingest
-from tracker.narratives import run_narratives
-from tracker.pipeline import run_claims, run_embed
+from tracker.pipeline import run_claims, run_embed, run_narratives
 from tracker.search import fts_query, rank_claims, search, search_narratives
+from tracker.store import Store
 
 RECORDS = [
     {"text": "Chinese loans under CPEC are pushing Pakistan into a debt trap.", "source": "Dawn",
@@ -35,19 +34,19 @@ RECORDS = [
 def store(tmp_path: Path):  # noqa: ANN201
     path = tmp_path / "a.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
-    db = open_db(":memory:")
+    opened = Store(":memory:")
     embedder = get_embedder("hashing")
-    assert ingest(db, [str(path)], IngestOptions()).rejected == 0
-    run_claims(db, score=lambda s: [0.5] * len(s))
-    run_embed(db, embedder)
-    run_narratives(db, embedder)
-    yield db
-    db.close()
+    assert ingest(opened, [str(path)], IngestOptions()).rejected == 0
+    run_claims(opened)
+    run_embed(opened, embedder)
+    run_narratives(opened, embedder)
+    yield opened
+    opened.close()
 
 
 def test_exact_text_of_a_stored_claim_ranks_first(store) -> None:  # noqa: ANN001
     embedder = get_embedder("hashing")
-    for text, in store.execute("SELECT text FROM claims").fetchall():
+    for text, in store.db.execute("SELECT text FROM claims").fetchall():
         hits = search(store, text, k=3, embedder=embedder)
         assert hits[0].text == text
         assert hits[0].similarity == pytest.approx(1.0, abs=1e-3)
@@ -56,7 +55,7 @@ def test_exact_text_of_a_stored_claim_ranks_first(store) -> None:  # noqa: ANN00
 
 def test_hits_carry_provenance_and_narrative(store) -> None:  # noqa: ANN001
     embedder = get_embedder("hashing")
-    debt = store.execute("SELECT narrative_id FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
+    debt = store.db.execute("SELECT narrative_id FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
                          "WHERE c.text LIKE 'Chinese loans under CPEC%'").fetchone()
     assert debt is not None, "the debt claims should form a narrative"
     review.set_verdict(store, debt[0], "misleading", reviewer="ana")
@@ -64,9 +63,9 @@ def test_hits_carry_provenance_and_narrative(store) -> None:  # noqa: ANN001
                  embedder=embedder)[0]
     assert (hit.source, hit.published, hit.title, hit.url) == (
         "Dawn", "2024-01-05", "Debt worries", "https://dawn.example/debt")
-    assert store.execute("SELECT text FROM articles WHERE id = ?", [hit.article_id]).fetchone()[0] == hit.text
+    assert store.db.execute("SELECT text FROM articles WHERE id = ?", [hit.article_id]).fetchone()[0] == hit.text
     assert hit.narrative_id == debt[0] and hit.verdict == "misleading"
-    assert hit.narrative_label == store.execute("SELECT label FROM narratives WHERE id = ?",
+    assert hit.narrative_label == store.db.execute("SELECT label FROM narratives WHERE id = ?",
                                                 [debt[0]]).fetchone()[0]
     weather = search(store, "The weather in Lahore was pleasant and sunny on Sunday afternoon.", k=1,
                      embedder=embedder)[0]
@@ -76,7 +75,7 @@ def test_hits_carry_provenance_and_narrative(store) -> None:  # noqa: ANN001
 def test_k_limits_hits_and_an_empty_store_returns_nothing(store) -> None:  # noqa: ANN001
     embedder = get_embedder("hashing")
     assert len(search(store, "debt trap", k=2, embedder=embedder)) == 2
-    assert search(open_db(":memory:"), "debt trap", embedder=embedder) == []
+    assert search(Store(":memory:"), "debt trap", embedder=embedder) == []
 
 
 def test_search_sees_claims_added_later(store, tmp_path: Path) -> None:  # noqa: ANN001
@@ -86,7 +85,7 @@ def test_search_sees_claims_added_later(store, tmp_path: Path) -> None:  # noqa:
     new = "A new airport opened in Gwadar for commercial flights in January."
     path.write_text(json.dumps({"text": new, "source": "Dawn"}) + "\n", encoding="utf-8")
     ingest(store, [str(path)], IngestOptions())
-    run_claims(store, score=lambda s: [0.5] * len(s))
+    run_claims(store)
     run_embed(store, embedder)
     assert search(store, new, k=1, embedder=embedder)[0].text == new
 
@@ -125,7 +124,7 @@ def test_fts_query_quotes_every_word() -> None:
 def test_text_ranking_finds_word_matches(store) -> None:  # noqa: ANN001
     embedder = get_embedder("hashing")
     ranked = rank_claims(store, "Dasu", embedder, vector_weight=0.0, text_weight=1.0)
-    top = store.execute("SELECT text FROM claims WHERE id = ?", [ranked[0][0]]).fetchone()[0]
+    top = store.db.execute("SELECT text FROM claims WHERE id = ?", [ranked[0][0]]).fetchone()[0]
     assert "Dasu" in top
 
 

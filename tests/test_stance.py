@@ -1,4 +1,4 @@
-"""Stance: targets, training with recorded versions, the stance stage over a store, reviewer corrections,
+"""Stance: targets, training with recorded versions, the stance stage over a stocked, reviewer corrections,
 narrative stance from attribution, and the timeline CSV."""
 
 from __future__ import annotations
@@ -12,23 +12,12 @@ from pathlib import Path
 import pytest
 
 from tracker import review
-from tracker.db import open_db
 from tracker.embed import get_embedder
 from tracker.ingest import IngestOptions, ingest
-from tracker.narratives import run_narratives
-from tracker.pipeline import run_claims, run_embed
-from tracker.stance import (
-    ATTRIBUTION_TO_NARRATIVE_STANCE,
-    NARRATIVE_RULE_VERSION,
-    TargetError,
-    add_target,
-    alias_pattern,
-    ensure_targets,
-    get_target,
-    latest_model,
-    run_stance,
-    train,
-)
+from tracker.pipeline import run_claims, run_embed, run_narratives
+from tracker.pipeline.stance import add_target, ensure_targets, get_target, latest_model, run_stance, train
+from tracker.stance import ATTRIBUTION_TO_NARRATIVE_STANCE, NARRATIVE_RULE_VERSION, TargetError, alias_pattern
+from tracker.store import Store
 
 ARTICLES = [
     {"text": "CPEC power plants have created thousands of jobs in Sindh and Punjab. "
@@ -52,10 +41,6 @@ ARTICLES = [
 ]
 
 
-def flat(sentences: list[str]) -> list[float]:
-    return [0.5] * len(sentences)
-
-
 @pytest.fixture(scope="module")
 def base_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A store with articles, claims, embeddings, narratives and a trained CPEC model (2-fold CV, to be quick)."""
@@ -63,21 +48,20 @@ def base_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = folder / "base.db"
     source = folder / "articles.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in ARTICLES), encoding="utf-8")
-    db = open_db(str(path))
+    store = Store(str(path))
     embedder = get_embedder("hashing")
-    assert ingest(db, [str(source)], IngestOptions()).rejected == 0
-    run_claims(db, score=flat)
-    run_embed(db, embedder)
-    run_narratives(db, embedder)
-    with db.atomic():
-        ensure_targets(db)
-    train(db, "CPEC", embedder, folds=2)
-    db.close()
+    assert ingest(store, [str(source)], IngestOptions()).rejected == 0
+    run_claims(store)
+    run_embed(store, embedder)
+    run_narratives(store, embedder)
+    ensure_targets(store)
+    train(store, "CPEC", embedder, folds=2)
+    store.close()
     return str(path)
 
 
 @pytest.fixture
-def store(base_store: str, tmp_path: Path):  # noqa: ANN201
+def stocked(base_store: str, tmp_path: Path):  # noqa: ANN201
     """A private copy of the base store."""
     path = tmp_path / "store.db"
     source = sqlite3.connect(base_store)
@@ -85,189 +69,185 @@ def store(base_store: str, tmp_path: Path):  # noqa: ANN201
     source.backup(target)
     source.close()
     target.close()
-    db = open_db(str(path))
-    yield db
-    db.close()
+    store = Store(str(path))
+    yield store
+    store.close()
 
 
-def article_id(db, needle: str) -> int:  # noqa: ANN001
-    return db.execute("SELECT id FROM articles WHERE text LIKE ?", [f"%{needle}%"]).fetchone()[0]
+def article_id(store, needle: str) -> int:  # noqa: ANN001
+    return store.db.execute("SELECT id FROM articles WHERE text LIKE ?", [f"%{needle}%"]).fetchone()[0]
 
 
 # --- targets -----------------------------------------------------------------------------------------------------
 
-def test_shipped_cpec_target_exists_after_ensure_targets(db) -> None:  # noqa: ANN001
-    with db.atomic():
-        ensure_targets(db)
-        ensure_targets(db)  # idempotent
-    assert db.execute("SELECT count(*) FROM targets WHERE name = 'CPEC'").fetchone()[0] == 1
-    target = get_target(db, "cpec")  # case-insensitive lookup
+def test_shipped_cpec_target_exists_after_ensure_targets(store) -> None:  # noqa: ANN001
+    ensure_targets(store)
+    ensure_targets(store)  # idempotent
+    assert store.db.execute("SELECT count(*) FROM targets WHERE name = 'CPEC'").fetchone()[0] == 1
+    target = get_target(store, "cpec")  # case-insensitive lookup
     assert target["name"] == "CPEC"
     assert "China-Pakistan Economic Corridor" in target["aliases"] and "Gwadar" in target["aliases"]
     assert target["examples"]["favor"] and target["examples"]["against"]
 
 
-def test_add_target_with_aliases(db) -> None:  # noqa: ANN001
-    with db.atomic():
-        tid = add_target(db, "Gwadar port", aliases=["Gwadar", " گوادر ", ""], description="The port.",
+def test_add_target_with_aliases(store) -> None:  # noqa: ANN001
+    tid = add_target(store, "Gwadar port", aliases=["Gwadar", " گوادر ", ""], description="The port.",
                          favor=["Gwadar will make Balochistan prosper."],
                          against=["Gwadar's fishermen are losing their livelihoods."])
-    target = get_target(db, "Gwadar port")
+    target = get_target(store, "Gwadar port")
     assert target["id"] == tid
     assert target["aliases"] == ["Gwadar port", "Gwadar", "گوادر"]
     assert target["examples"] == {"favor": ["Gwadar will make Balochistan prosper."],
                                   "against": ["Gwadar's fishermen are losing their livelihoods."]}
-    with db.atomic():  # redefining updates in place
-        assert add_target(db, "Gwadar port", aliases=["Gwadar"]) == tid
-    assert get_target(db, "Gwadar port")["aliases"] == ["Gwadar port", "Gwadar"]
+    assert add_target(store, "Gwadar port", aliases=["Gwadar"]) == tid
+    assert get_target(store, "Gwadar port")["aliases"] == ["Gwadar port", "Gwadar"]
     pattern = alias_pattern(["Gwadar port", "Gwadar", "گوادر"])
     assert pattern.search("Fishermen in GWADAR protested.")
     assert pattern.search("گوادر کی بندرگاہ")
     assert not pattern.search("Gwadarian cuisine is famous.")  # whole words for Latin aliases
 
 
-def test_unknown_or_empty_target_is_an_error(db) -> None:  # noqa: ANN001
+def test_unknown_or_empty_target_is_an_error(store) -> None:  # noqa: ANN001
     with pytest.raises(TargetError, match="unknown target"):
-        get_target(db, "Nope")
+        get_target(store, "Nope")
     with pytest.raises(TargetError):
-        add_target(db, "   ")
+        add_target(store, "   ")
 
 
 # --- training ----------------------------------------------------------------------------------------------------
 
-def test_train_records_a_versioned_model_with_cv_metrics(store) -> None:  # noqa: ANN001
-    rows = store.execute("SELECT kind, version, metrics, n_train, params, blob FROM models").fetchall()
+def test_train_records_a_versioned_model_with_cv_metrics(stocked) -> None:  # noqa: ANN001
+    rows = stocked.db.execute("SELECT kind, version, metrics, n_train, params, state, arrays, blob "
+                              "FROM models").fetchall()
     assert len(rows) == 1
-    kind, version, metrics, n_train, params, blob = rows[0]
+    kind, version, metrics, n_train, params, state, arrays, blob = rows[0]
     assert kind == "target-stance:CPEC" and version == "target-stance:CPEC:v1"
     metrics = json.loads(metrics)
     assert metrics["cv_folds"] == 2 and 0.0 <= metrics["f_avg"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
-    assert n_train > 400 and json.loads(params) == {"embedder": "hashing", "crosslingual_embedder": None} and blob
-    found = latest_model(store, "CPEC")
+    assert n_train > 400 and json.loads(params) == {"embedder": "hashing", "crosslingual_embedder": None}
+    assert json.loads(state)["class"] == "TargetStanceModel" and arrays and blob is None  # no pickle
+    found = latest_model(stocked, "CPEC", get_embedder("hashing"))
     assert found is not None and found[0] == version
     assert set(found[1].classes_) == {"favor", "against", "none"}
 
 
-def test_a_target_without_two_stances_cannot_be_trained(db) -> None:  # noqa: ANN001
-    with db.atomic():
-        add_target(db, "Thar coal", favor=["Thar coal lights up Sindh."])
+def test_a_target_without_two_stances_cannot_be_trained(store) -> None:  # noqa: ANN001
+    add_target(store, "Thar coal", favor=["Thar coal lights up Sindh."])
     with pytest.raises(TargetError, match="two stances"):
-        train(db, "Thar coal", get_embedder("hashing"))
+        train(store, "Thar coal", get_embedder("hashing"))
 
 
 # --- the stage ---------------------------------------------------------------------------------------------------
 
-def test_run_stance_writes_claim_and_article_stances_naming_the_model(store) -> None:  # noqa: ANN001
-    counts = run_stance(store, get_embedder("hashing"))
-    n_claims = store.execute("SELECT count(*) FROM claims").fetchone()[0]
+def test_run_stance_writes_claim_and_article_stances_naming_the_model(stocked) -> None:  # noqa: ANN001
+    counts = run_stance(stocked, get_embedder("hashing")).counts
+    n_claims = stocked.db.execute("SELECT count(*) FROM claims").fetchone()[0]
     assert counts["CPEC"] == n_claims
-    rows = store.execute("SELECT subject, subject_id, label, score, model, source FROM stances").fetchall()
+    rows = stocked.db.execute("SELECT subject, subject_id, label, score, model, source FROM stances").fetchall()
     claims = [r for r in rows if r[0] == "claim"]
     articles = [r for r in rows if r[0] == "article"]
     assert len(claims) == n_claims and len(articles) == len(ARTICLES)
     for _, _, label, score, model, source in rows:
         assert label in ("favor", "against", "none") and 0.0 <= score <= 1.0 and source == "model"
         assert model.startswith("target-stance:CPEC:v1")
-    assert store.execute("SELECT count(*) FROM models").fetchone()[0] == 1  # the trained model was used
+    assert stocked.db.execute("SELECT count(*) FROM models").fetchone()[0] == 1  # the trained model was used
     # a second run has nothing new to do
-    assert run_stance(store, get_embedder("hashing"))["CPEC"] == 0
+    assert run_stance(stocked, get_embedder("hashing")).counts["CPEC"] == 0
 
 
-def test_articles_that_never_mention_the_target_get_none(store) -> None:  # noqa: ANN001
-    run_stance(store, get_embedder("hashing"))
-    cricket = article_id(store, "Cricket fans")
-    label, model = store.execute(
+def test_articles_that_never_mention_the_target_get_none(stocked) -> None:  # noqa: ANN001
+    run_stance(stocked, get_embedder("hashing"))
+    cricket = article_id(stocked, "Cricket fans")
+    label, model = stocked.db.execute(
         "SELECT label, model FROM stances WHERE subject = 'article' AND subject_id = ?", [cricket]).fetchone()
     assert label == "none" and model.endswith("+no-mention")
-    claim_labels = {r[0] for r in store.execute(
+    claim_labels = {r[0] for r in stocked.db.execute(
         "SELECT s.label FROM stances s JOIN claims c ON c.id = s.subject_id "
         "WHERE s.subject = 'claim' AND c.article_id = ?", [cricket])}
     assert claim_labels == {"none"}
-    mentioned = store.execute(
+    mentioned = stocked.db.execute(
         "SELECT model FROM stances WHERE subject = 'article' AND subject_id = ?",
-        [article_id(store, "load-shedding")]).fetchone()[0]
+        [article_id(stocked, "load-shedding")]).fetchone()[0]
     assert mentioned == "target-stance:CPEC:v1"
 
 
-def test_favor_and_against_articles_are_told_apart(store) -> None:  # noqa: ANN001
-    run_stance(store, get_embedder("hashing"))
-    label = dict(store.execute("SELECT subject_id, label FROM stances WHERE subject = 'article'").fetchall())
-    assert label[article_id(store, "load-shedding")] != "against"
-    assert label[article_id(store, "see no benefit")] != "favor"
+def test_favor_and_against_articles_are_told_apart(stocked) -> None:  # noqa: ANN001
+    run_stance(stocked, get_embedder("hashing"))
+    label = dict(stocked.db.execute("SELECT subject_id, label FROM stances WHERE subject = 'article'").fetchall())
+    assert label[article_id(stocked, "load-shedding")] != "against"
+    assert label[article_id(stocked, "see no benefit")] != "favor"
 
 
-def test_reviewer_corrections_survive_recompute(store) -> None:  # noqa: ANN001
+def test_reviewer_corrections_survive_recompute(stocked) -> None:  # noqa: ANN001
     embedder = get_embedder("hashing")
-    run_stance(store, embedder)
-    claim = store.execute("SELECT id FROM claims WHERE text LIKE 'Chinese loans under CPEC%'").fetchone()[0]
-    article = article_id(store, "load-shedding")
-    model_label = store.execute("SELECT label FROM stances WHERE subject = 'claim' AND subject_id = ?",
+    run_stance(stocked, embedder)
+    claim = stocked.db.execute("SELECT id FROM claims WHERE text LIKE 'Chinese loans under CPEC%'").fetchone()[0]
+    article = article_id(stocked, "load-shedding")
+    model_label = stocked.db.execute("SELECT label FROM stances WHERE subject = 'claim' AND subject_id = ?",
                                 [claim]).fetchone()[0]
     corrected = "favor" if model_label != "favor" else "none"
-    review.correct_stance(store, "claim", claim, "CPEC", corrected, reviewer="ana")
-    review.correct_stance(store, "article", article, "CPEC", "against", reviewer="ana")
-    run_stance(store, embedder, recompute=True)
-    assert store.execute("SELECT label, source, model FROM stances WHERE subject = 'claim' AND subject_id = ?",
+    review.correct_stance(stocked, "claim", claim, "CPEC", corrected, reviewer="ana")
+    review.correct_stance(stocked, "article", article, "CPEC", "against", reviewer="ana")
+    run_stance(stocked, embedder, recompute=True)
+    assert stocked.db.execute("SELECT label, source, model FROM stances WHERE subject = 'claim' AND subject_id = ?",
                          [claim]).fetchone() == (corrected, "reviewer", "reviewer:ana")
-    assert store.execute("SELECT label, source FROM stances WHERE subject = 'article' AND subject_id = ?",
+    assert stocked.db.execute("SELECT label, source FROM stances WHERE subject = 'article' AND subject_id = ?",
                          [article]).fetchone() == ("against", "reviewer")
     # the correction is also a training label for the next model
-    assert store.execute("SELECT count(*) FROM stance_labels WHERE origin = 'reviewer'").fetchone()[0] == 2
-    result = train(store, "CPEC", embedder, folds=2)
+    assert stocked.db.execute("SELECT count(*) FROM stance_labels WHERE origin = 'reviewer'").fetchone()[0] == 2
+    result = train(stocked, "CPEC", embedder, folds=2)
     assert result["version"] == "target-stance:CPEC:v2"
-    run_stance(store, embedder, recompute=True)
-    assert store.execute("SELECT label FROM stances WHERE subject = 'claim' AND subject_id = ?",
+    run_stance(stocked, embedder, recompute=True)
+    assert stocked.db.execute("SELECT label FROM stances WHERE subject = 'claim' AND subject_id = ?",
                          [claim]).fetchone()[0] == corrected
-    models = {r[0] for r in store.execute("SELECT model FROM stances WHERE source = 'model'")}
+    models = {r[0] for r in stocked.db.execute("SELECT model FROM stances WHERE source = 'model'")}
     assert models and all(m.startswith("target-stance:CPEC:v2") for m in models)
 
 
-def test_narrative_stance_follows_attribution(store) -> None:  # noqa: ANN001
+def test_narrative_stance_follows_attribution(stocked) -> None:  # noqa: ANN001
     # one narrative holding a claim of each attribution (reviewer-made, so the rule is what is tested)
-    rows = {attribution: store.execute("SELECT id FROM claims WHERE attribution = ? ORDER BY id LIMIT 1",
+    rows = {attribution: stocked.db.execute("SELECT id FROM claims WHERE attribution = ? ORDER BY id LIMIT 1",
                                        [attribution]).fetchone() for attribution in ("assert", "report", "refute")}
     assert all(rows.values()), rows
-    nid = store.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY id LIMIT 1").fetchone()[0]
+    nid = stocked.db.execute("SELECT id FROM narratives WHERE status = 'active' ORDER BY id LIMIT 1").fetchone()[0]
     for (claim_id,) in rows.values():
-        current = store.execute("SELECT narrative_id FROM narrative_claims WHERE claim_id = ?",
+        current = stocked.db.execute("SELECT narrative_id FROM narrative_claims WHERE claim_id = ?",
                                 [claim_id]).fetchone()
         if current is None or current[0] != nid:
-            review.move(store, claim_id, nid, reviewer="ana")
-    run_stance(store, get_embedder("hashing"))
-    stances = dict(store.execute(
+            review.move(stocked, claim_id, nid, reviewer="ana")
+    run_stance(stocked, get_embedder("hashing"))
+    stances = dict(stocked.db.execute(
         "SELECT claim_id, label FROM narrative_stances WHERE narrative_id = ?", [nid]).fetchall())
     assert stances[rows["assert"][0]] == "agree"
     assert stances[rows["report"][0]] == "discuss"
     assert stances[rows["refute"][0]] == "disagree"
-    for _claim_id, label, attribution, model in store.execute(
+    for _claim_id, label, attribution, model in stocked.db.execute(
             "SELECT ns.claim_id, ns.label, c.attribution, ns.model FROM narrative_stances ns "
             "JOIN claims c ON c.id = ns.claim_id WHERE ns.source = 'model'"):
         assert label == ATTRIBUTION_TO_NARRATIVE_STANCE[attribution] and model == NARRATIVE_RULE_VERSION
-    clustered = store.execute("SELECT count(*) FROM narrative_claims").fetchone()[0]
-    assert store.execute("SELECT count(*) FROM narrative_stances").fetchone()[0] == clustered
+    clustered = stocked.db.execute("SELECT count(*) FROM narrative_claims").fetchone()[0]
+    assert stocked.db.execute("SELECT count(*) FROM narrative_stances").fetchone()[0] == clustered
 
 
-def test_new_target_gets_its_own_model_and_stances(store) -> None:  # noqa: ANN001
-    with store.atomic():
-        add_target(store, "Gwadar port", aliases=["Gwadar"],
-                   favor=["Gwadar will make Balochistan prosper."],
-                   against=["Gwadar port will become a Chinese naval base."])
-    counts = run_stance(store, get_embedder("hashing"))
+def test_new_target_gets_its_own_model_and_stances(stocked) -> None:  # noqa: ANN001
+    add_target(stocked, "Gwadar port", aliases=["Gwadar"], favor=["Gwadar will make Balochistan prosper."],
+               against=["Gwadar port will become a Chinese naval base."])
+    counts = run_stance(stocked, get_embedder("hashing")).counts
     assert "Gwadar port" in counts
-    assert latest_model(store, "Gwadar port")[0] == "target-stance:Gwadar port:v1"
-    tid = get_target(store, "Gwadar port")["id"]
-    by_article = dict(store.execute(
+    assert latest_model(stocked, "Gwadar port", get_embedder("hashing"))[0] == "target-stance:Gwadar port:v1"
+    tid = get_target(stocked, "Gwadar port")["id"]
+    by_article = dict(stocked.db.execute(
         "SELECT subject_id, model FROM stances WHERE subject = 'article' AND target_id = ?", [tid]).fetchall())
-    assert by_article[article_id(store, "naval base")] == "target-stance:Gwadar port:v1"
-    assert by_article[article_id(store, "load-shedding")].endswith("+no-mention")  # no Gwadar there
+    assert by_article[article_id(stocked, "naval base")] == "target-stance:Gwadar port:v1"
+    assert by_article[article_id(stocked, "load-shedding")].endswith("+no-mention")  # no Gwadar there
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------------
 
-def test_stance_timeline_csv_has_wilson_interval_columns(store, run_cli, monkeypatch) -> None:  # noqa: ANN001
-    run_stance(store, get_embedder("hashing"))
-    path = store.execute("PRAGMA database_list").fetchone()[2]
-    store.close()
+def test_stance_timeline_csv_has_wilson_interval_columns(stocked, run_cli, monkeypatch) -> None:  # noqa: ANN001
+    run_stance(stocked, get_embedder("hashing"))
+    path = stocked.path
+    stocked.close()
     monkeypatch.setenv("TRACKER_EMBEDDING_MODEL", "hashing")
     result = run_cli("stance", "timeline", "--csv", "-", "--db", path)
     assert result.exit_code == 0, result.output
@@ -286,7 +266,7 @@ def test_stance_timeline_csv_has_wilson_interval_columns(store, run_cli, monkeyp
 
 
 def test_targets_commands(run_cli, tmp_path: Path) -> None:  # noqa: ANN001
-    path = str(tmp_path / "t.db")
+    path = str(tmp_path / "t.store")
     listed = run_cli("targets", "--db", path)
     assert listed.exit_code == 0 and "CPEC" in listed.stdout
     added = run_cli("targets", "add", "Gwadar port", "--alias", "Gwadar", "--favor", "Gwadar will prosper.",
@@ -298,10 +278,10 @@ def test_targets_commands(run_cli, tmp_path: Path) -> None:  # noqa: ANN001
     assert refused.exit_code != 0 and "--against" in refused.output
 
 
-def test_stance_timeline_by_year(store, run_cli) -> None:  # noqa: ANN001
-    run_stance(store, get_embedder("hashing"))
-    path = store.execute("PRAGMA database_list").fetchone()[2]
-    store.close()
+def test_stance_timeline_by_year(stocked, run_cli) -> None:  # noqa: ANN001
+    run_stance(stocked, get_embedder("hashing"))
+    path = stocked.path
+    stocked.close()
     result = run_cli("stance", "timeline", "--freq", "Y", "--csv", "-", "--db", path)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -310,22 +290,24 @@ def test_stance_timeline_by_year(store, run_cli) -> None:  # noqa: ANN001
 
 def test_claims_in_languages_the_embedder_lacks_go_to_the_crosslingual_model(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     from tests.test_stance_model import _EnglishOnly, _Translating
-    from tracker import stance
     from tracker.pipeline import CachedEmbedder
+    from tracker.pipeline import stance as pipeline_stance
 
     companion = _Translating()
-    monkeypatch.setattr(stance, "crosslingual_embedder", lambda db, embedder: CachedEmbedder(db, companion))
+    monkeypatch.setattr(pipeline_stance, "crosslingual_embedder",
+                        lambda store, embedder: CachedEmbedder(store, companion))
     source = tmp_path / "mixed.jsonl"
     rows = [*ARTICLES, {"text": "سی پیک قرض جال ہے۔", "source": "Roznama", "date": "2024-04-01", "language": "ur"}]
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    db = open_db(str(tmp_path / "mixed.db"))
-    assert ingest(db, [str(source)], IngestOptions()).rejected == 0
-    run_claims(db, score=flat)
-    run_stance(db, _EnglishOnly())
-    params = json.loads(db.execute("SELECT params FROM models").fetchone()[0])
+    store = Store(str(tmp_path / "mixed.db"))
+    assert ingest(store, [str(source)], IngestOptions()).rejected == 0
+    run_claims(store)
+    run_stance(store, _EnglishOnly())
+    params = json.loads(store.db.execute("SELECT params FROM models").fetchone()[0])
     assert params["crosslingual_embedder"] == "toy-multilingual"
-    label = db.execute("SELECT s.label FROM stances s JOIN claims c ON c.id = s.subject_id AND s.subject = 'claim' "
-                       "JOIN articles a ON a.id = c.article_id WHERE a.language = 'ur'").fetchone()[0]
+    label = store.db.execute("SELECT s.label FROM stances s JOIN claims c ON c.id = s.subject_id "
+                             "AND s.subject = 'claim' JOIN articles a ON a.id = c.article_id "
+                             "WHERE a.language = 'ur'").fetchone()[0]
     assert label == "against"
     assert any("قرض" in t for t in companion.seen)
     english_claim = "The national team won the series against Australia by three wickets on Sunday."

@@ -7,11 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_narratives import Store, batch
+from tests.test_narratives import World, batch
 from tracker import review
-from tracker.db import vector_to_blob
 from tracker.embed import get_embedder
-from tracker.themes import group_narratives, run_themes, theme_members
+from tracker.pipeline import run_themes as run_themes_stage
+from tracker.store.base import vector_to_blob
+from tracker.store.themes import members as theme_members
+from tracker.themes import group_narratives
+
+HASHING = get_embedder("hashing")
+
+
+def run_themes(world: World, *, threshold: float) -> dict:
+    return run_themes_stage(world.store, HASHING, threshold=threshold)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -49,29 +57,30 @@ def test_group_narratives_handles_tiny_inputs() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path, get_embedder("hashing"))
+def store(tmp_path: Path) -> World:
+    s = World(tmp_path, get_embedder("hashing"))
     s.add(batch(range(4)))
     return s
 
 
-def place(store: Store, directions: dict[str, np.ndarray]) -> dict[str, int]:
+def place(store: World, directions: dict[str, np.ndarray]) -> dict[str, int]:
     """Overwrite the topic narratives' centroids, so the test decides which ones belong together."""
     ids = {}
     for topic, vector in directions.items():
         ids[topic] = store.topic_narrative(topic)
-        store.db.execute("UPDATE narratives SET centroid = ? WHERE id = ?", [vector_to_blob(vector), ids[topic]])
+        with store.store.write() as db:
+            db.execute("UPDATE narratives SET centroid = ? WHERE id = ?", [vector_to_blob(vector), ids[topic]])
     return ids
 
 
-def themes_of(store: Store) -> dict[int, int | None]:
+def themes_of(store: World) -> dict[int, int | None]:
     return dict(store.db.execute("SELECT id, theme_id FROM narratives WHERE status = 'active'").fetchall())
 
 
-def test_run_themes_groups_narratives_with_stable_ids_keywords_and_counts(store: Store) -> None:
+def test_run_themes_groups_narratives_with_stable_ids_keywords_and_counts(store: World) -> None:
     ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
                         "attack": unit(0, -0.2, 1)})
-    counts = run_themes(store.db, threshold=0.8)
+    counts = run_themes(store, threshold=0.8)
     assert counts == {"themes": 2, "new": 2, "dissolved": 0, "narratives_in_themes": 4}
     theme = themes_of(store)
     assert theme[ids["debt"]] == theme[ids["jobs"]] != theme[ids["naval"]] == theme[ids["attack"]]
@@ -82,17 +91,17 @@ def test_run_themes_groups_narratives_with_stable_ids_keywords_and_counts(store:
     assert "debt" in keywords and "jobs" in keywords and label
     assert sorted(theme_members(store.db)[theme[ids["naval"]]]) == sorted([ids["naval"], ids["attack"]])
     # unchanged narratives: same themes, nothing new
-    assert run_themes(store.db, threshold=0.8)["new"] == 0
+    assert run_themes(store, threshold=0.8)["new"] == 0
     assert themes_of(store) == theme
 
 
-def test_theme_ids_follow_their_storyline_and_empty_themes_dissolve(store: Store) -> None:
+def test_theme_ids_follow_their_storyline_and_empty_themes_dissolve(store: World) -> None:
     ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
                         "attack": unit(0, -0.2, 1)})
-    run_themes(store.db, threshold=0.8)
+    run_themes(store, threshold=0.8)
     before = themes_of(store)
     place(store, {"jobs": unit(0.1, 1, 0)})  # jobs drifts away: the debt theme has one narrative left
-    counts = run_themes(store.db, threshold=0.8)
+    counts = run_themes(store, threshold=0.8)
     after = themes_of(store)
     assert after[ids["naval"]] == before[ids["naval"]] and after[ids["debt"]] is None
     assert counts["dissolved"] == 1
@@ -100,35 +109,35 @@ def test_theme_ids_follow_their_storyline_and_empty_themes_dissolve(store: Store
     assert status == "dissolved"
 
 
-def test_a_reviewer_name_for_a_theme_is_kept(store: Store) -> None:
+def test_a_reviewer_name_for_a_theme_is_kept(store: World) -> None:
     ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0)})
-    run_themes(store.db, threshold=0.8)
+    run_themes(store, threshold=0.8)
     theme_id = themes_of(store)[ids["debt"]]
-    review.rename_theme(store.db, theme_id, "Economy of the corridor", reviewer="Ayesha")
-    run_themes(store.db, threshold=0.8)
+    review.rename_theme(store.store, theme_id, "Economy of the corridor", reviewer="Ayesha")
+    run_themes(store, threshold=0.8)
     assert store.db.execute("SELECT label, label_locked FROM themes WHERE id = ?", [theme_id]).fetchone() == (
         "Economy of the corridor", 1)
     action, payload = store.db.execute("SELECT action, payload FROM reviews").fetchone()
     assert action == "rename-theme" and f'"theme_id": {theme_id}' in payload
     with pytest.raises(review.ReviewError, match="no theme"):
-        review.rename_theme(store.db, 999, "x", reviewer="Ayesha")
+        review.rename_theme(store.store, 999, "x", reviewer="Ayesha")
     with pytest.raises(review.ReviewError, match="empty"):
-        review.rename_theme(store.db, theme_id, "  ", reviewer="Ayesha")
+        review.rename_theme(store.store, theme_id, "  ", reviewer="Ayesha")
 
 
 def test_run_themes_on_a_store_without_narratives(tmp_path: Path) -> None:
-    s = Store(tmp_path, get_embedder("hashing"))
-    assert run_themes(s.db, threshold=0.5) == {"themes": 0, "new": 0, "dissolved": 0, "narratives_in_themes": 0}
+    s = World(tmp_path, get_embedder("hashing"))
+    assert run_themes(s, threshold=0.5) == {"themes": 0, "new": 0, "dissolved": 0, "narratives_in_themes": 0}
 
 
-def test_a_reviewer_choice_of_theme_holds_through_regrouping(store: Store) -> None:
+def test_a_reviewer_choice_of_theme_holds_through_regrouping(store: World) -> None:
     ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
                         "attack": unit(0, -0.2, 1)})
-    run_themes(store.db, threshold=0.8)
+    run_themes(store, threshold=0.8)
     economy, security = themes_of(store)[ids["debt"]], themes_of(store)[ids["naval"]]
-    review.set_theme(store.db, ids["jobs"], security, reviewer="Ayesha")  # jobs: a security matter, says she
-    review.set_theme(store.db, ids["attack"], None, reviewer="Ayesha")    # attack: in no theme
-    counts = run_themes(store.db, threshold=0.8)
+    review.set_theme(store.store, ids["jobs"], security, reviewer="Ayesha")  # jobs: a security matter, says she
+    review.set_theme(store.store, ids["attack"], None, reviewer="Ayesha")    # attack: in no theme
+    counts = run_themes(store, threshold=0.8)
     after = themes_of(store)
     assert after[ids["jobs"]] == security and after[ids["attack"]] is None
     # pinned narratives stay out of the grouping, so debt and naval are each alone and get no theme: economy
@@ -140,4 +149,4 @@ def test_a_reviewer_choice_of_theme_holds_through_regrouping(store: Store) -> No
     actions = store.db.execute("SELECT action, narrative_id FROM reviews ORDER BY id").fetchall()
     assert actions == [("set-theme", ids["jobs"]), ("set-theme", ids["attack"])]
     with pytest.raises(review.ReviewError, match="no active theme"):
-        review.set_theme(store.db, ids["debt"], economy, reviewer="Ayesha")
+        review.set_theme(store.store, ids["debt"], economy, reviewer="Ayesha")

@@ -253,14 +253,15 @@ def extract_claims(
         article_id: id of the stored article.
         text: the stored article text.
         language: ISO 639-1 code (selects the sentence rules).
-        score: check-worthiness scorer for a batch of sentences (default: 0.5 for all).
+        score: check-worthiness scorer for a batch of sentences (default: none; the pipeline scores claims
+            later, in large batches, from their embeddings).
     """
     candidates: list[tuple[int, Span]] = []
     for idx, span in enumerate(sentence_spans(text, language)):
         if is_claim_sentence(text[span.start:span.end]):
             candidates.append((idx, span))
     sentences = [text[s.start:s.end] for _, s in candidates]
-    scores = score(sentences) if (score and sentences) else [0.5] * len(sentences)
+    scores: list[float | None] = list(score(sentences)) if (score and sentences) else [None] * len(sentences)
     claims: list[Claim] = []
     previous: str | None = None
     for (idx, span), sentence, value in zip(candidates, sentences, scores):
@@ -268,5 +269,6 @@ def extract_claims(
         if claimant not in (OUTLET, "unnamed source") and claimant.lower() not in _PRONOUNS:
             previous = claimant
         claims.append(Claim(article_id=article_id, idx=idx, start=span.start, end=span.end, text=sentence,
-                            claimant=claimant, attribution=attribution, checkworthy=float(value)))
+                            claimant=claimant, attribution=attribution,
+                            checkworthy=None if value is None else float(value)))
     return claims

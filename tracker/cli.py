@@ -47,10 +47,9 @@ def status(db_path: str | None, fmt: str) -> None:
     Example:
         tracker status --db cpec.db
     """
-    from tracker.queries import store_status
+    from tracker.store.queries import store_status
 
-    db = open_store(db_path, create=False)
-    emit(store_status(db), fmt)
+    emit(store_status(open_store(db_path, create=False).db), fmt)
 
 
 def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,32 +69,20 @@ def ingest_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def run_ingest(db, paths: tuple[str, ...], mapping: str | None, fmt: str | None, source: str | None,  # noqa: ANN001
-               country: str | None, sources_file: str | None, strict: bool):  # noqa: ANN201
-    """Ingest with a progress bar and one line per problem on stderr; returns the report."""
+def ingest_settings(mapping: str | None, fmt: str | None, source: str | None, country: str | None,
+                    strict: bool) -> Any:
+    """IngestOptions from the shared options and the settings."""
+    from tracker.ingest import IngestOptions, parse_mapping
+
+    return IngestOptions(mapping=parse_mapping(mapping), fmt=fmt, source=source, country=country, strict=strict,
+                         near_duplicate_threshold=float(settings.get("near_duplicate_threshold")),
+                         timeout=float(settings.get("fetch_timeout")))
+
+
+def print_problem(problem: Any) -> None:
     from tqdm import tqdm
 
-    from tracker.db import finish_run, start_run
-    from tracker.ingest import IngestOptions, StrictAbort, ingest, load_sources, parse_mapping
-
-    if sources_file:
-        load_sources(db, sources_file)
-    options = IngestOptions(
-        mapping=parse_mapping(mapping), fmt=fmt, source=source, country=country, strict=strict,
-        near_duplicate_threshold=float(settings.get("near_duplicate_threshold")),
-        timeout=float(settings.get("fetch_timeout")),
-    )
-    run_id = start_run(db, "ingest", {"paths": list(paths), "strict": strict, "mapping": options.mapping})
-    with tqdm(desc="ingest", unit=" records", file=sys.stderr, disable=None, leave=False) as bar:
-        try:
-            report = ingest(db, paths, options,
-                            on_problem=lambda p: tqdm.write(str(p), file=sys.stderr), progress=bar.update)
-        except StrictAbort as exc:
-            finish_run(db, run_id, {"aborted": str(exc)})
-            raise
-    finish_run(db, run_id, {"read": report.read, "stored": report.stored, "duplicates": report.duplicates,
-                            "near_duplicates": report.near_duplicates, "rejected": report.rejected})
-    return report
+    tqdm.write(str(problem), file=sys.stderr)
 
 
 @cli.command()
@@ -119,47 +106,30 @@ def ingest(db_path: str | None, paths: tuple[str, ...], mapping: str | None, fmt
         tracker ingest export.csv --map text=body,date=published_date,source=outlet
         cat articles.jsonl | tracker ingest - --source "Dawn"
     """
-    db = open_store(db_path)
-    report = run_ingest(db, paths, mapping, fmt, source, country, sources_file, strict)
+    from tracker.ingest import load_sources
+    from tracker.pipeline import run_ingest, tqdm_progress
+
+    store = open_store(db_path)
+    if sources_file:
+        load_sources(store, sources_file)
+    report = run_ingest(store, paths, ingest_settings(mapping, fmt, source, country, strict),
+                        progress=tqdm_progress, on_problem=print_problem)
     click.echo(report.summary())
     if report.rejected:
         sys.exit(1)
 
 
-def _bar(desc: str, unit: str):  # noqa: ANN202
-    from tqdm import tqdm
+def run_update(store: Any, embedder: Any, paths: tuple[str, ...] = (), *, options: Any = None,
+               sources_file: str | None = None, stages: tuple[str, ...] | None = None, rebuild: bool = False) -> Any:
+    """``tracker.pipeline.update`` with progress bars on a terminal and one summary line per stage."""
+    from tracker.pipeline import STAGES, tqdm_progress, update
 
-    return tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)
+    def show(result: Any) -> None:
+        click.echo(result.summary())
 
-
-def run_stages(db, embedder, *, stages: tuple[str, ...] = ("claims", "embed", "narratives", "stance"),  # noqa: ANN001
-               rebuild: bool = False) -> None:
-    """Run pipeline stages in order, printing one summary line each."""
-    from tracker.pipeline import run_claims, run_embed
-
-    if "claims" in stages:
-        with _bar("claims", " articles") as bar:
-            click.echo(run_claims(db, embedder, progress=bar.update).summary())
-    if "embed" in stages:
-        with _bar("embed", " claims") as bar:
-            click.echo(run_embed(db, embedder, batch_size=int(settings.get("batch_size")),
-                                 progress=bar.update).summary())
-    if "narratives" in stages:
-        from tracker.narratives import place_crosslingual, run_narratives
-        from tracker.themes import run_themes
-
-        counts = run_narratives(db, embedder, rebuild=rebuild)
-        click.echo("narratives: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        counts = place_crosslingual(db, embedder, threshold=float(settings.get("crosslingual_threshold")))
-        if counts:
-            click.echo("other languages: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        counts = run_themes(db, threshold=float(settings.get("theme_threshold")))
-        click.echo("themes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if "stance" in stages:
-        from tracker.stance import run_stance
-
-        counts = run_stance(db, embedder)
-        click.echo("stance: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return update(store, paths, options=options, sources_file=sources_file, embedder=embedder,
+                  stages=stages or STAGES, rebuild=rebuild, progress=tqdm_progress, on_problem=print_problem,
+                  on_result=show)
 
 
 def _embedder(model_name: str | None):  # noqa: ANN202
@@ -187,14 +157,9 @@ def update(db_path: str | None, paths: tuple[str, ...], mapping: str | None, fmt
         tracker update datasets/cpec/corpus --sources datasets/cpec/sources.csv --db cpec.db
         tracker update --db cpec.db
     """
-    db = open_store(db_path)
-    rejected = 0
-    if paths or sources_file:
-        report = run_ingest(db, paths, mapping, fmt, source, country, sources_file, strict)
-        click.echo("ingest: " + report.summary())
-        rejected = report.rejected
-    run_stages(db, _embedder(model_name))
-    if rejected:
+    report = run_update(open_store(db_path), _embedder(model_name), paths,
+                        options=ingest_settings(mapping, fmt, source, country, strict), sources_file=sources_file)
+    if report.rejected:
         sys.exit(1)
 
 
@@ -208,7 +173,7 @@ def claims(db_path: str | None) -> None:
     Example:
         tracker claims --db cpec.db
     """
-    run_stages(open_store(db_path, create=False), None, stages=("claims",))
+    run_update(open_store(db_path, create=False), None, stages=("claims",))
 
 
 @cli.command()
@@ -216,14 +181,15 @@ def claims(db_path: str | None) -> None:
 @model_option
 @friendly_errors
 def embed(db_path: str | None, model_name: str | None) -> None:
-    """Embed claims that have no vector for the model yet (vectors are keyed by text hash and model).
+    """Embed claims that have no vector for the model yet (vectors are keyed by text hash and model), and score
+    the check-worthiness of claims that have none from those vectors.
 
     \b
     Example:
         tracker embed --db cpec.db
         tracker embed --model e5 --db cpec.db
     """
-    run_stages(open_store(db_path, create=False), _embedder(model_name), stages=("embed",))
+    run_update(open_store(db_path, create=False), _embedder(model_name), stages=("embed",))
 
 
 @cli.command()
@@ -240,8 +206,7 @@ def narratives(db_path: str | None, model_name: str | None, rebuild: bool) -> No
         tracker narratives --db cpec.db
         tracker narratives --rebuild --db cpec.db
     """
-    run_stages(open_store(db_path, create=False), _embedder(model_name), stages=("narratives",),
-               rebuild=rebuild)
+    run_update(open_store(db_path, create=False), _embedder(model_name), stages=("narratives",), rebuild=rebuild)
 
 
 @cli.command()
@@ -263,10 +228,10 @@ def search(text: str, k: int, fmt: str, db_path: str | None, model_name: str | N
     from tracker.search import search as search_claims
     from tracker.search import search_narratives
 
-    db = open_store(db_path, create=False)
+    store = open_store(db_path, create=False)
     embedder = _embedder(model_name)
-    hits = search_claims(db, text, k=k, embedder=embedder)
-    stories = search_narratives(db, text, k=min(k, 5), embedder=embedder)
+    hits = search_claims(store, text, k=k, embedder=embedder)
+    stories = search_narratives(store, text, k=min(k, 5), embedder=embedder)
     if fmt == "json":
         click.echo(json.dumps({"claims": [asdict(h) for h in hits], "narratives": [asdict(n) for n in stories]},
                               ensure_ascii=False, indent=2))

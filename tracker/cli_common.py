@@ -39,7 +39,8 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def open_store(db_path: str | None, *, create: bool = True):  # noqa: ANN201
-    from tracker.db import open_db
+def open_store(db_path: str | None, *, create: bool = True) -> Any:
+    """The store at ``--db`` (default: the ``db`` setting); a missing file is an error unless ``create``."""
+    from tracker.store import Store
 
-    return open_db(settings.get("db", db_path), create=create)
+    return Store(settings.get("db", db_path), create=create)

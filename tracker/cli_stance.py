@@ -29,11 +29,12 @@ def stance_group(ctx: click.Context, db_path: str | None, model_name: str | None
     if ctx.invoked_subcommand is not None:
         return
     from tracker.embed import get_embedder
-    from tracker.stance import run_stance
+    from tracker.pipeline import run_stance, tqdm_progress
 
-    db = open_store(db_path, create=False)
-    counts = run_stance(db, get_embedder(settings.get("embedding_model", model_name)), recompute=recompute)
-    click.echo("stance: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    store = open_store(db_path, create=False)
+    result = run_stance(store, get_embedder(settings.get("embedding_model", model_name)), recompute=recompute,
+                        progress=tqdm_progress)
+    click.echo(result.summary())
 
 
 @stance_group.command("train")
@@ -51,12 +52,11 @@ def train_command(target: str | None, db_path: str | None, model_name: str | Non
         tracker stance train --target CPEC --db cpec.db
     """
     from tracker.embed import get_embedder
-    from tracker.stance import ensure_targets, train
+    from tracker.pipeline.stance import ensure_targets, train
 
-    db = open_store(db_path, create=False)
-    with db.atomic():
-        ensure_targets(db)
-    result = train(db, target or settings.get("default_target"),
+    store = open_store(db_path, create=False)
+    ensure_targets(store)
+    result = train(store, target or settings.get("default_target"),
                    get_embedder(settings.get("embedding_model", model_name)))
     click.echo(json.dumps(result))
 
@@ -73,16 +73,14 @@ def label_command(file: str, created_by: str, db_path: str | None) -> None:
     Example:
         tracker stance label my_labels.jsonl --by "Media Lab" --db cpec.db
     """
-    from tracker.db import now
     from tracker.evaluate import LABELS, read_jsonl
+    from tracker.store import stance as store_stance
 
-    db = open_store(db_path, create=False)
+    store = open_store(db_path, create=False)
     records = read_jsonl(file, ("target", "text", "label"), LABELS["target-stance"])
-    with db.atomic():
-        db.conn.executemany(
-            "INSERT INTO stance_labels(task, target, text, label, origin, created_by, created_at) "
-            "VALUES ('target', ?, ?, ?, 'user', ?, ?)",
-            [(r["target"], r["text"], str(r["label"]).lower(), created_by, now()) for r in records])
+    with store.write() as db:
+        store_stance.add_labels(db, [(r["target"], r["text"], str(r["label"]).lower()) for r in records],
+                                origin="user", created_by=created_by)
     click.echo(f"added {len(records)} labels; run 'tracker stance train' to use them")
 
 
@@ -106,10 +104,10 @@ def timeline_command(target: str | None, by: str, freq: str, subject: str, csv_p
         tracker stance timeline --target CPEC --by source --freq M --db cpec.db
         tracker stance timeline --by country --freq Y --csv cpec_by_country.csv --db cpec.db
     """
-    from tracker.queries import stance_timeline
+    from tracker.store.queries import stance_timeline
 
-    db = open_store(db_path, create=False)
-    frame = stance_timeline(db, target=target or settings.get("default_target"),
+    store = open_store(db_path, create=False)
+    frame = stance_timeline(store.db, target=target or settings.get("default_target"),
                             by=None if by == "none" else by, freq=freq, subject=subject)
     if csv_path:
         frame.to_csv(sys.stdout if csv_path == "-" else csv_path, index=False)
@@ -137,13 +135,13 @@ def targets_group(ctx: click.Context, db_path: str | None) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from tracker.stance import ensure_targets
+    from tracker.pipeline.stance import ensure_targets
+    from tracker.store import stance as store_stance
 
-    db = open_store(db_path)
-    with db.atomic():
-        ensure_targets(db)
-    for name, aliases, description in db.execute("SELECT name, aliases, description FROM targets ORDER BY name"):
-        click.echo(f"{name}: {description}\n  aliases: {', '.join(json.loads(aliases or '[]'))}")
+    store = open_store(db_path)
+    ensure_targets(store)
+    for target in sorted(store_stance.targets(store.db), key=lambda t: t["name"]):
+        click.echo(f"{target['name']}: {target['description']}\n  aliases: {', '.join(target['aliases'])}")
 
 
 @targets_group.command("add")
@@ -164,13 +162,11 @@ def add_command(name: str, aliases: tuple[str, ...], description: str, favor: tu
             --favor "Gwadar will make Balochistan prosper." \\
             --against "Gwadar's fishermen are losing their livelihoods." --db cpec.db
     """
-    from tracker.stance import add_target
+    from tracker.pipeline.stance import add_target
 
     if not favor or not against:
         raise TrackerError("give at least one --favor and one --against example (or add labels with "
                            "'tracker stance label')")
-    db = open_store(db_path)
-    with db.atomic():
-        add_target(db, name, aliases=list(aliases), description=description, favor=list(favor),
-                   against=list(against))
+    add_target(open_store(db_path), name, aliases=list(aliases), description=description, favor=list(favor),
+               against=list(against))
     click.echo(f"target {name!r} saved; run 'tracker stance' to measure it")

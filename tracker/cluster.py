@@ -1,4 +1,4 @@
-"""Incremental clustering of claims into narratives, plus clustering metrics.
+"""Incremental clustering of claims into narratives.
 
 The clusterer is an online *average-linkage* clusterer. Every cluster is stored as the sum of its members' feature
 vectors and a member count, which is all average linkage needs: for L2-normalised features, the mean cosine between
@@ -445,78 +445,29 @@ class IncrementalClusterer:
 
 
 # ---------------------------------------------------------------------- id matching
-def match_clusters(old_labels: np.ndarray, new_labels: np.ndarray) -> dict[int, int]:
-    """Map new cluster labels to old ones by maximum overlap (Hungarian assignment on the contingency table).
+def match_labels(old_labels: np.ndarray, new_labels: np.ndarray) -> dict[int, int]:
+    """Map new cluster labels to old ones by overlap: each new label continues the old label it shares the most
+    rows with, one to one, largest overlaps first (ties to the lower ids).
 
-    Rows labelled -1 on either side are ignored. New clusters that share no row with an unmatched old cluster are
-    left out of the mapping (the caller gives them fresh ids).
-
-    Args:
-        old_labels: Labels of the same rows before the rebuild.
-        new_labels: Labels after the rebuild.
+    Only the label pairs that occur are counted (a sparse contingency table), so matching 100k clusters on each
+    side costs memory in proportion to the rows, not to the product of the label counts. Rows labelled -1 on
+    either side are ignored; new labels that share no row with a still unmatched old label are left out (the
+    caller gives them fresh ids).
 
     Returns:
         ``{new_label: old_label}``.
     """
-    from scipy.optimize import linear_sum_assignment
-    from scipy.sparse import coo_matrix
-
-    old = np.asarray(old_labels)
-    new = np.asarray(new_labels)
+    old = np.asarray(old_labels, dtype=np.int64)
+    new = np.asarray(new_labels, dtype=np.int64)
     keep = (old >= 0) & (new >= 0)
     if not keep.any():
         return {}
-    old_u, old_i = np.unique(old[keep], return_inverse=True)
-    new_u, new_i = np.unique(new[keep], return_inverse=True)
-    table = coo_matrix((np.ones(len(old_i)), (new_i, old_i)), shape=(len(new_u), len(old_u))).toarray()
-    rows, cols = linear_sum_assignment(-table)
-    return {int(new_u[r]): int(old_u[c]) for r, c in zip(rows, cols, strict=True) if table[r, c] > 0}
-
-
-# ---------------------------------------------------------------------- metrics
-def _codes(gold: Any, pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    gold = np.unique(np.asarray(gold), return_inverse=True)[1]
-    raw = np.asarray(pred)
-    if len(raw) != len(gold):
-        raise ValueError("gold and pred differ in length")
-    noise = raw.astype(object) == -1 if raw.dtype.kind not in "iuf" else raw < 0
-    codes = np.unique(raw, return_inverse=True)[1].astype(np.int64)
-    codes[noise] = codes.max(initial=-1) + 1 + np.arange(int(noise.sum()))
-    return gold, np.unique(codes, return_inverse=True)[1]
-
-
-def bcubed(gold: Any, pred: Any) -> tuple[float, float, float]:
-    """BCubed precision, recall and F1; predicted -1 (noise) counts as a singleton cluster per item.
-
-    Args:
-        gold: Gold cluster of each item (any hashable values).
-        pred: Predicted cluster of each item, -1 for unclustered.
-
-    Returns:
-        ``(precision, recall, f1)``.
-    """
-    g, p = _codes(gold, pred)
-    if len(g) == 0:
-        return 0.0, 0.0, 0.0
-    pair = g.astype(np.int64) * (p.max() + 1) + p
-    uniq, inter = np.unique(pair, return_counts=True)
-    gi, pi = uniq // (p.max() + 1), uniq % (p.max() + 1)
-    gsize, psize = np.bincount(g), np.bincount(p)
-    precision = float((inter**2 / psize[pi]).sum() / len(g))
-    recall = float((inter**2 / gsize[gi]).sum() / len(g))
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-def ari(gold: Any, pred: Any) -> float:
-    """Adjusted Rand index, noise items as singletons."""
-    from sklearn.metrics import adjusted_rand_score
-
-    return float(adjusted_rand_score(*_codes(gold, pred)))
-
-
-def nmi(gold: Any, pred: Any) -> float:
-    """Normalised mutual information (arithmetic mean), noise items as singletons."""
-    from sklearn.metrics import normalized_mutual_info_score
-
-    return float(normalized_mutual_info_score(*_codes(gold, pred)))
+    pairs, counts = np.unique(np.stack([new[keep], old[keep]], axis=1), axis=0, return_counts=True)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))
+    mapping: dict[int, int] = {}
+    used: set[int] = set()
+    for (n, o) in pairs[order].tolist():
+        if n not in mapping and o not in used:
+            mapping[n] = o
+            used.add(o)
+    return mapping

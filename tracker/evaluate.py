@@ -15,6 +15,15 @@ from typing import Any
 
 from tracker import TrackerError
 from tracker.embed import Embedder
+from tracker.metrics import (
+    average_precision,
+    classification_metrics,
+    cluster_metrics,
+    f_avg,
+    fnc_score,
+    match_metrics,
+)
+from tracker.store import Store
 
 TASKS = ("clusters", "target-stance", "claim-stance", "match", "checkworthy")
 REQUIRED = {
@@ -66,32 +75,13 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (),
     return records
 
 
-# --- metrics ----------------------------------------------------------------------------------------------------
-
-def per_label_scores(gold: list[str], pred: list[str], labels: list[str]) -> dict[str, dict[str, float]]:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
-    return {label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                    "f1": round(float(f[i]), 4), "support": int(s[i])} for i, label in enumerate(labels)}
-
-
-def classification_metrics(gold: list[str], pred: list[str], labels: list[str]) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    return {
-        "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
-        "accuracy": round(float(accuracy_score(gold, pred)), 4),
-        "per_label": per_label_scores(gold, pred, labels),
-    }
-
-
 # --- tasks ------------------------------------------------------------------------------------------------------
 
 def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] | None, embedder: Embedder) -> tuple[
     dict[str, Any], list[dict[str, Any]]
 ]:
-    from sklearn.metrics import average_precision_score, precision_recall_fscore_support
+    """``tracker eval checkworthy``: the shipped model, or one fitted on ``--train``."""
+    from sklearn.metrics import precision_recall_fscore_support
 
     from tracker.checkworthy import CheckworthyModel, default_model
 
@@ -103,24 +93,23 @@ def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] 
     gold = [int(r["label"]) for r in records]
     pred = [int(s >= 0.5) for s in scores]
     p, r, f, _ = precision_recall_fscore_support(gold, pred, average="binary", zero_division=0)
-    metrics = {"average_precision": round(float(average_precision_score(gold, scores)), 4),
-               "f1": round(float(f), 4), "precision": round(float(p), 4), "recall": round(float(r), 4)}
+    metrics: dict[str, Any] = {"average_precision": round(average_precision(gold, scores), 4),
+                               "f1": round(float(f), 4), "precision": round(float(p), 4), "recall": round(float(r), 4)}
     return metrics, [{"line": i + 1, "pred": pred[i], "score": round(scores[i], 6)} for i in range(len(records))]
 
 
 def eval_match(records: list[dict[str, Any]], corpus: list[dict[str, Any]], embedder: Embedder) -> tuple[
     dict[str, Any], list[dict[str, Any]]
 ]:
-    from tracker.db import open_db
     from tracker.search import rank_claims
 
-    db = open_db(":memory:")
-    claim_to_item = store_whole_texts(db, corpus, embedder)
+    store = Store(":memory:")
+    claim_to_item = store_whole_texts(store, corpus, embedder)
     ranked_all = []
     query_vectors = embedder.encode([str(r["text"]) for r in records])
     for record, vector in zip(records, query_vectors):
         ranked: list[str] = []
-        for claim_id, _, _ in rank_claims(db, record["text"], embedder, query_vector=vector):
+        for claim_id, _, _ in rank_claims(store, record["text"], embedder, query_vector=vector):
             item = claim_to_item[claim_id]
             if item not in ranked:
                 ranked.append(item)
@@ -131,45 +120,21 @@ def eval_match(records: list[dict[str, Any]], corpus: list[dict[str, Any]], embe
     return metrics, [{"line": i + 1, "ranked": ranked} for i, ranked in enumerate(ranked_all)]
 
 
-def match_metrics(relevant: list[list[str]], ranked: list[list[str]]) -> dict[str, float]:
-    ap5 = rr = r1 = r5 = 0.0
-    n = 0
-    for gold, order in zip(relevant, ranked):
-        gold_set = set(gold)
-        if not gold_set:
-            continue
-        n += 1
-        hits = 0
-        precisions = []
-        for i, item in enumerate(order[:5], start=1):
-            if item in gold_set:
-                hits += 1
-                precisions.append(hits / i)
-        ap5 += sum(precisions) / min(len(gold_set), 5)
-        first = next((i for i, item in enumerate(order, start=1) if item in gold_set), None)
-        rr += 1.0 / first if first else 0.0
-        r1 += len(gold_set & set(order[:1])) / len(gold_set)
-        r5 += len(gold_set & set(order[:5])) / len(gold_set)
-    n = max(n, 1)
-    return {"map_at_5": round(ap5 / n, 4), "mrr": round(rr / n, 4), "recall_at_1": round(r1 / n, 4),
-            "recall_at_5": round(r5 / n, 4)}
-
-
-def store_whole_texts(db: Any, items: list[dict[str, Any]], embedder: Embedder, *,
+def store_whole_texts(store: Store, items: list[dict[str, Any]], embedder: Embedder, *,
                       dates: bool = False) -> dict[int, str]:
     """Store each item as an article whose whole text is one claim, embed it; returns claim id -> item id.
 
     Used where each input record *is* one claim (a fact-check database, a headline list), so it is matched or
     clustered as written instead of being split into sentences.
     """
-    from tracker import db as store
     from tracker.ingest import store_article
     from tracker.ingest.normalise import clean_text, parse_date
     from tracker.pipeline import run_embed
     from tracker.records import Article
+    from tracker.store import claims as store_claims
 
     claim_to_item: dict[int, str] = {}
-    with db.atomic():
+    with store.write() as db:
         for number, item in enumerate(items, start=1):
             text = clean_text(str(item["text"])) or "(empty)"
             published = None
@@ -181,14 +146,93 @@ def store_whole_texts(db: Any, items: list[dict[str, Any]], embedder: Embedder, 
             article = Article(text=text, source=item.get("source") or None, published=published,
                               external_id=str(item.get("id", number)), origin=f"eval:item {number}")
             outcome, article_id = store_article(db, article, threshold=1.1)
-            cursor = db.execute(
-                "INSERT INTO claims(article_id, idx, start, end, text, text_hash, claimant, attribution, "
-                "checkworthy, extractor) VALUES (?, ?, 0, ?, ?, ?, 'the outlet', 'assert', NULL, 'whole-text')",
-                [article_id, number if outcome == "duplicate" else 0, len(text), text, store.content_hash(text)],
-            )
-            claim_to_item[int(cursor.lastrowid)] = str(item.get("id", number))
-    run_embed(db, embedder)
+            claim = store_claims.insert_whole(db, article_id, number if outcome == "duplicate" else 0, text)
+            claim_to_item[claim] = str(item.get("id", number))
+    run_embed(store, embedder)
     return claim_to_item
+
+
+def eval_clusters(records: list[dict[str, Any]], embedder: Embedder, *, batch_size: int = 100) -> tuple[
+    dict[str, Any], list[dict[str, Any]]
+]:
+    """``tracker eval clusters``: feed items through the incremental path that ``tracker update`` uses, in date
+    (else file) order, a batch at a time, and score B-cubed against the gold clusters."""
+    from tracker.pipeline import run_embed, run_narratives
+    from tracker.store import narratives as store_narratives
+
+    order = list(range(len(records)))
+    dated = all(r.get("date") for r in records)
+    if dated:
+        order.sort(key=lambda i: str(records[i]["date"]))
+        days: list[list[int]] = []
+        for i in order:
+            if days and str(records[days[-1][0]]["date"]) == str(records[i]["date"]) and len(days[-1]) < batch_size:
+                days[-1].append(i)
+            else:
+                days.append([i])
+        # one update per day would be thousands of runs on dense data; group consecutive days up to batch_size
+        batches: list[list[int]] = []
+        for day in days:
+            if batches and len(batches[-1]) + len(day) <= batch_size:
+                batches[-1].extend(day)
+            else:
+                batches.append(list(day))
+    else:
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    store = Store(":memory:")
+    claim_of_item: dict[int, int] = {}
+    for batch in batches:
+        mapping = store_whole_texts(store, [{**records[i], "id": i} for i in batch], embedder, dates=dated)
+        claim_of_item.update({int(item): claim for claim, item in mapping.items()})
+        run_embed(store, embedder)
+        run_narratives(store, embedder)
+    assigned = store_narratives.assignments(store.db)
+    pred = [assigned.get(claim_of_item[i]) for i in range(len(records))]
+    metrics = {**cluster_metrics([str(r["gold"]) for r in records], pred),
+               "n_clusters": len({p for p in pred if p is not None}), "n_items": len(records)}
+    return metrics, [{"line": i + 1, "pred": pred[i]} for i in range(len(records))]
+
+
+def eval_target_stance(records: list[dict[str, Any]], train_records: list[dict[str, Any]] | None,
+                       embedder: Embedder) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``tracker eval target-stance``: the shipped model (CPEC) or one fitted on ``--train``."""
+    from tracker.pipeline.stance import ensure_targets, get_target, training_rows
+    from tracker.stance import TARGET_LABELS
+    from tracker.stance_model import TargetStanceModel
+
+    if train_records:
+        rows = [(r["text"], r["target"], str(r["label"]).lower()) for r in train_records]
+    else:
+        store = Store(":memory:")
+        ensure_targets(store)
+        rows = training_rows(store, get_target(store, "CPEC"))
+    model = TargetStanceModel(embedder=embedder).fit([r[0] for r in rows], [r[1] for r in rows],
+                                                      [r[2] for r in rows])
+    pred = model.predict([r["text"] for r in records], [r["target"] for r in records])
+    gold = [str(r["label"]).lower() for r in records]
+    metrics = {"f_avg": round(f_avg(gold, pred), 4), **classification_metrics(gold, pred, list(TARGET_LABELS))}
+    return metrics, [{"line": i + 1, "pred": p} for i, p in enumerate(pred)]
+
+
+def eval_claim_stance(records: list[dict[str, Any]], train_records: list[dict[str, Any]] | None,
+                      embedder: Embedder) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``tracker eval claim-stance``: the shipped rule model, or the gradient-boosted model fitted on ``--train``.
+
+    The product decides narrative stance by rule (attribution cues), so the shipped claim-stance model is the
+    rule model too: relatedness by embedding similarity and word overlap, then refuting and reporting cues.
+    """
+    from tracker.stance_model import CLAIM_LABELS, ClaimStanceModel, RuleClaimStance
+
+    if train_records:
+        model: Any = ClaimStanceModel(embedder=embedder).fit(
+            [r["claim"] for r in train_records], [r["text"] for r in train_records],
+            [str(r["label"]).lower() for r in train_records])
+    else:
+        model = RuleClaimStance(embedder=embedder).fit()
+    pred = model.predict([r["claim"] for r in records], [r["text"] for r in records])
+    gold = [str(r["label"]).lower() for r in records]
+    metrics = {"fnc_score": round(fnc_score(gold, pred), 4), **classification_metrics(gold, pred, list(CLAIM_LABELS))}
+    return metrics, [{"line": i + 1, "pred": p} for i, p in enumerate(pred)]
 
 
 def run(task: str, path: str, *, corpus: str | None = None, train: str | None = None,
@@ -203,10 +247,9 @@ def run(task: str, path: str, *, corpus: str | None = None, train: str | None = 
     train_records = read_jsonl(train, REQUIRED[task], LABELS.get(task)) if train else None
     embedder = embedder or get_embedder(settings.get("embedding_model"))
     if settings.get("eval_cache"):
-        from tracker.db import open_db
         from tracker.pipeline import CachedEmbedder
 
-        embedder = CachedEmbedder(open_db(settings.get("eval_cache")), embedder)
+        embedder = CachedEmbedder(Store(settings.get("eval_cache")), embedder)
     if task == "checkworthy":
         return eval_checkworthy(records, train_records, embedder)
     if task == "match":
@@ -214,14 +257,10 @@ def run(task: str, path: str, *, corpus: str | None = None, train: str | None = 
             raise TrackerError("match needs --corpus FILE (records {\"id\", \"text\"})")
         return eval_match(records, read_jsonl(corpus, ("id", "text")), embedder)
     if task == "clusters":
-        from tracker.narratives import evaluate_clusters
-
-        return evaluate_clusters(records, embedder)
-    from tracker.stance import evaluate_claim_stance, evaluate_target_stance
-
+        return eval_clusters(records, embedder)
     if task == "target-stance":
-        return evaluate_target_stance(records, train_records, embedder)
-    return evaluate_claim_stance(records, train_records, embedder)
+        return eval_target_stance(records, train_records, embedder)
+    return eval_claim_stance(records, train_records, embedder)
 
 
 def format_table(task: str, metrics: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlite_utils
 
 from tracker import TrackerError
-from tracker.queries import narrative
+from tracker.store.queries import narrative, narrative_appearances
 
 # Verdicts on a 1-5 scale for reviewRating (alternateName carries the verdict word itself).
 RATINGS = {"false": 1, "misleading": 2, "mixed": 3, "unproven": 3, "accurate": 5}
@@ -70,16 +70,7 @@ def claim_review(
         raise ExportError(f"no narrative {narrative_id}")
     if not info["verdict"]:
         raise ExportError(f"narrative {narrative_id} has no verdict to export")
-    rows = db.execute(
-        """
-        SELECT a.url, a.title, min(a.published) AS published, s.name FROM narrative_claims nc
-        JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
-        LEFT JOIN sources s ON s.id = a.source_id
-        WHERE nc.narrative_id = ? AND a.url IS NOT NULL
-        GROUP BY a.id ORDER BY a.published IS NULL, a.published, a.id LIMIT ?
-        """,
-        [narrative_id, max_appearances],
-    ).fetchall()
+    rows = narrative_appearances(db, narrative_id, max_appearances)
 
     def work(row: tuple) -> dict[str, Any]:
         item: dict[str, Any] = {"@type": "CreativeWork", "url": row[0]}

@@ -37,6 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
             "representatives) to join it; needs the multilingual extra."),
     Setting("theme_threshold", 0.3, "Mean embedding cosine between the narratives of a theme (narratives of one "
             "storyline, grouped one level up); lower gives fewer, broader themes."),
+    Setting("write_timeout", 60.0, "Seconds a write waits for another process that holds the store (an update, "
+            "another reviewer) before giving up with a one-line error."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),
     Setting("eval_cache", "", "SQLite file where 'tracker eval' keeps embeddings between runs, so repeated "
             "evaluations embed each text once (empty: no cache)."),

@@ -2,13 +2,14 @@
 
 Pure models with a scikit-learn style API; the only I/O is :func:`save_model` / :func:`load_model` and the
 ``default_*_model`` factories, which read a JSON-lines training file. Embedders are any object with
-``encode(list[str]) -> ndarray`` (L2-normalised rows), or a name understood by :func:`tracker.embed.get_embedder`;
-names are what gets pickled, so a saved model does not carry the transformer weights.
+``encode(list[str]) -> ndarray`` (L2-normalised rows), or a name understood by :func:`tracker.embed.get_embedder`.
+A fitted :class:`TargetStanceModel` is persisted as JSON plus numeric arrays (:meth:`TargetStanceModel.to_state`),
+never pickled: the embedder is stored by name, so a saved model carries no transformer weights either.
 """
 
 from __future__ import annotations
 
-import pickle
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,43 +22,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from tracker.metrics import f_avg, fnc_score, macro_f1  # noqa: F401 - re-exported for callers
+from tracker.persist import dump, load
 from tracker.resources import read_jsonl
 
 TARGET_LABELS = ("favor", "against", "none")
 CLAIM_LABELS = ("agree", "disagree", "discuss", "unrelated")
 
 # ----------------------------------------------------------------------------------------------------- metrics
-
-
-def _f1(gold: Sequence[str], pred: Sequence[str], label: str) -> float:
-    tp = sum(1 for g, p in zip(gold, pred) if g == label and p == label)
-    n_pred, n_gold = sum(1 for p in pred if p == label), sum(1 for g in gold if g == label)
-    return 2 * tp / (n_pred + n_gold) if tp else 0.0
-
-
-def f_avg(gold: Sequence[str], pred: Sequence[str]) -> float:
-    """SemEval-2016 task 6 score: mean of F1(favor) and F1(against), all targets pooled."""
-    return (_f1(gold, pred, "favor") + _f1(gold, pred, "against")) / 2
-
-
-def fnc_score(gold: Sequence[str], pred: Sequence[str]) -> float:
-    """FNC-1 weighted score as a share (0-1) of the score of a perfect prediction.
-
-    0.25 for a correct related/unrelated decision, plus 0.75 for the right agree/disagree/discuss label on a
-    related pair.
-    """
-
-    def score(g: str, p: str) -> float:
-        return 0.25 * ((g == "unrelated") == (p == "unrelated")) + 0.75 * (g != "unrelated" and g == p)
-
-    best = sum(score(g, g) for g in gold)
-    return sum(score(g, p) for g, p in zip(gold, pred)) / best if best else 0.0
-
-
-def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
-    """Unweighted mean F1 over ``labels`` (default: the labels seen in ``gold``)."""
-    labels = sorted(set(gold)) if labels is None else list(labels)
-    return float(np.mean([_f1(gold, pred, label) for label in labels])) if labels else 0.0
 
 
 # ---------------------------------------------------------------------------------------------- text helpers
@@ -122,30 +94,21 @@ def _resolve(embedder: Any) -> Any:
     return embedder
 
 
-def _embedder_state(embedder: Any) -> Any:
-    """Replace an embedder by its factory name (or, for a store-backed one tracker does not ship, its model name),
-    so pickles carry no model weights or store connections; the stance stage sets the live embedder again."""
+def _embedder_name(embedder: Any) -> str | None:
+    """The :func:`tracker.embed.get_embedder` name that rebuilds ``embedder`` (wrappers included), for storing."""
     from tracker.embed import factory_name
-    from tracker.pipeline import CachedEmbedder
 
-    if factory_name(embedder):
-        return factory_name(embedder)
-    return embedder.name if isinstance(embedder, CachedEmbedder) else embedder
+    if embedder is None or isinstance(embedder, str):
+        return embedder
+    return factory_name(embedder)
 
 
-class _Picklable:
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        for key in ("embedder", "crosslingual_embedder"):
-            if state.get(key) is not None:
-                state[key] = _embedder_state(state[key])
-        return state
-
+class _Params:
     def get_params(self, deep: bool = True) -> dict[str, Any]:  # noqa: ARG002 - sklearn signature
         """Constructor parameters (scikit-learn convention)."""
         return {k: getattr(self, k) for k in self._param_names}
 
-    def set_params(self, **params: Any) -> _Picklable:
+    def set_params(self, **params: Any) -> _Params:
         """Set constructor parameters (scikit-learn convention)."""
         self.__dict__.update(params)
         return self
@@ -173,7 +136,7 @@ def _embed_with_target_similarity(embedder: Any, texts: Sequence[str],
     return vectors, sim
 
 
-class TargetStanceModel(_Picklable):
+class TargetStanceModel(_Params):
     """Stance of a text towards a named target: "favor", "against" or "none".
 
     Features: word and character n-gram TF-IDF and (optionally) sentence embeddings of the text, plus the
@@ -205,9 +168,6 @@ class TargetStanceModel(_Picklable):
         "target_mode", "classifier", "C", "class_weight", "random_state", "crosslingual_embedder",
         "crosslingual_C",
     )
-    # defaults for models pickled before the cross-lingual companion existed
-    crosslingual_embedder: Any = None
-    crosslingual_C = 3.0
     crosslingual_model_: Any = None
 
     def __init__(
@@ -352,6 +312,54 @@ class TargetStanceModel(_Picklable):
         proba = self.predict_proba(texts, targets, languages)
         return [str(self.classes_[i]) for i in proba.argmax(axis=1)]
 
+    # --- persistence: JSON state plus numeric arrays, no pickle ---------------------------------------------
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted model as (JSON-able state, arrays); embedders are stored by name."""
+        arrays: dict[str, np.ndarray] = {}
+        params = self.get_params()
+        params["embedder"] = _embedder_name(self.embedder)
+        params["crosslingual_embedder"] = _embedder_name(self.crosslingual_embedder)
+        for key in ("word_ngram_range", "char_ngram_range"):
+            params[key] = list(params[key]) if params[key] is not None else None
+        state = {
+            "class": "TargetStanceModel", "params": params, "targets": list(self.targets_),
+            "classes": [str(c) for c in self.classes_],
+            "word_vec": dump(self.word_vec_, "word_vec", arrays), "char_vec": dump(self.char_vec_, "char_vec", arrays),
+            "model": dump(self.model_, "model", arrays),
+            "target_models": {name: dump(m, f"target.{i}", arrays)
+                              for i, (name, m) in enumerate(sorted(self.target_models_.items()))},
+            "target_model_keys": {name: f"target.{i}" for i, name in enumerate(sorted(self.target_models_))},
+            "crosslingual_model": dump(self.crosslingual_model_, "crosslingual", arrays),
+        }
+        return state, arrays
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray], *, embedder: Any = None,
+                   crosslingual_embedder: Any = None) -> TargetStanceModel:
+        """Rebuild a model from :meth:`to_state`; live embedders given here replace the stored names."""
+        from tracker.persist import BadModelState
+
+        if not isinstance(state, dict) or state.get("class") != "TargetStanceModel":
+            raise BadModelState("not a stored target-stance model")
+        params = dict(state["params"])
+        for key in ("word_ngram_range", "char_ngram_range"):
+            params[key] = tuple(params[key]) if params.get(key) is not None else None
+        if embedder is not None:
+            params["embedder"] = embedder
+        if crosslingual_embedder is not None or params.get("crosslingual_embedder") is None:
+            params["crosslingual_embedder"] = crosslingual_embedder
+        model = cls(**params)
+        model.targets_ = list(state["targets"])
+        model.classes_ = np.array(state["classes"])
+        model.word_vec_ = load(state["word_vec"], "word_vec", arrays)
+        model.char_vec_ = load(state["char_vec"], "char_vec", arrays)
+        model.model_ = load(state["model"], "model", arrays)
+        keys = state.get("target_model_keys", {})
+        model.target_models_ = {name: load(sub, keys[name], arrays) for name, sub in state["target_models"].items()}
+        model.crosslingual_model_ = load(state.get("crosslingual_model"), "crosslingual", arrays)
+        return model
+
 
 # -------------------------------------------------------------------------------------------- claim stance
 
@@ -421,7 +429,7 @@ def _pair_features(
     return feats
 
 
-class ClaimStanceModel(_Picklable):
+class ClaimStanceModel(_Params):
     """Stance of a text (article body or sentence) towards a claim: agree, disagree, discuss or unrelated.
 
     Relational features of each (claim, text) pair: embedding similarity of the claim to the text's sentences
@@ -531,7 +539,7 @@ class ClaimStanceModel(_Picklable):
 # ------------------------------------------------------------------------------------------ rule fallback
 
 
-class RuleClaimStance(_Picklable):
+class RuleClaimStance(_Params):
     """Rule-based claim stance for when no labelled data exists; same predict API as :class:`ClaimStanceModel`.
 
     Relatedness is the larger of the best sentence's embedding cosine and the share of the claim's content
@@ -615,16 +623,19 @@ class RuleClaimStance(_Picklable):
 # ---------------------------------------------------------------------------------------- save, load, defaults
 
 
-def save_model(model: Any, path: str | Path) -> None:
-    """Pickle a fitted model to ``path`` (embedders from tracker.embed are stored by name)."""
+def save_model(model: TargetStanceModel, path: str | Path) -> None:
+    """Write a fitted target-stance model to ``path`` as a ``.npz`` of arrays with its JSON state (no pickle)."""
+    state, arrays = model.to_state()
     with open(path, "wb") as fh:
-        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        np.savez(fh, __state__=np.asarray(json.dumps(state)), **arrays)
 
 
-def load_model(path: str | Path) -> Any:
-    """Load a model written by :func:`save_model` (only load files you trust: this is pickle)."""
-    with open(path, "rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - trusted model files only
+def load_model(path: str | Path, embedder: Any = None) -> TargetStanceModel:
+    """Read a model written by :func:`save_model` (``allow_pickle=False``: reading it runs no code)."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    state = json.loads(str(arrays.pop("__state__")))
+    return TargetStanceModel.from_state(state, arrays, embedder=embedder)
 
 
 def default_target_model(

@@ -1,6 +1,8 @@
-"""Shared dashboard helpers: the store connection, cached queries, safe rendering, charts and review plumbing.
+"""Shared dashboard helpers: the store, cached queries, safe rendering, charts and review plumbing.
 
-No SQL here: every read goes through :mod:`tracker.queries`, every write through :mod:`tracker.review`.
+No SQL here: every read goes through :mod:`tracker.store.queries`, every write through :mod:`tracker.review`.
+Each browser session has its own :class:`~tracker.store.Store` (and so its own connections: one session's
+transaction can never roll back another's write); cached reads use a per-thread connection of a shared store.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import pandas as pd
 import sqlite_utils
 import streamlit as st
 
-from tracker import TrackerError, export, queries, settings
-from tracker.db import open_db
+from tracker import TrackerError, export, settings
+from tracker.store import Store, queries
 
 TTL = 600  # seconds a cached query result lives; review actions clear the cache at once
 
@@ -31,23 +33,32 @@ def db_path() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _open(path: str) -> sqlite_utils.Database:
-    db = open_db(path, create=False)
-    return db
+def _reader(path: str) -> Store:
+    """The store cached reads go through: each thread that uses it gets its own connection."""
+    return Store(path, create=False)
+
+
+def get_store() -> Store:
+    """This browser session's own store (its own connections and transactions)."""
+    path = db_path()
+    store = st.session_state.get("_tracker_store")
+    if store is None or store.path != _reader(path).path:
+        store = st.session_state["_tracker_store"] = Store(path, create=False)
+    return store
 
 
 def get_db() -> sqlite_utils.Database:
-    """The open store (one connection per store path per server process)."""
-    return _open(db_path())
+    """This session's connection, for reads outside the cache (downloads built on click)."""
+    return get_store().db
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _cached(path: str, name: str, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    return getattr(queries, name)(_open(path), *args, **dict(kwargs))
+    return getattr(queries, name)(_reader(path).db, *args, **dict(kwargs))
 
 
 def query(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call ``tracker.queries.<name>(db, *args, **kwargs)``, cached per store path and arguments."""
+    """Call ``tracker.store.queries.<name>(db, *args, **kwargs)``, cached per store path and arguments."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
     return _cached(db_path(), name, args, frozen)
 
@@ -68,9 +79,9 @@ def act(action: Callable[..., Any], *args: Any, done: str, **kwargs: Any) -> Any
         st.error("Type your name in the sidebar (Reviewer) before making changes.")
         return None
     try:
-        result = action(get_db(), *args, reviewer=name, **kwargs)
-    except TrackerError as exc:
-        st.error(str(exc))
+        result = action(get_store(), *args, reviewer=name, **kwargs)
+    except TrackerError as exc:  # one clear line (a busy store included), never a traceback
+        st.error(safe(str(exc)))
         return None
     st.cache_data.clear()
     st.session_state["flash"] = done.format(result=result)
@@ -82,7 +93,7 @@ def flash() -> None:
     """Show (once) the message the last review action left."""
     message = st.session_state.pop("flash", None)
     if message:
-        st.success(message)
+        st.success(safe(message))
 
 
 # --- untrusted text ------------------------------------------------------------------------------------------
@@ -164,7 +175,7 @@ def stance_chart(frame: pd.DataFrame, events: pd.DataFrame | None = None, height
                  key: str | None = None) -> None:
     """Draw favor and against shares per period with Wilson 95% bands; point size shows n (thin periods stand out).
 
-    ``frame`` is :func:`tracker.queries.stance_timeline` output; ``events`` (date, label) become dashed rules.
+    ``frame`` is :func:`tracker.store.queries.stance_timeline` output; ``events`` (date, label) become dashed rules.
     The chart is a plain Vega-Lite spec (no Altair validation on every rerun: it keeps pages fast).
     """
     rows = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import default_target, downloads, flash, get_db, narrative_picker, query
+from app_pages._common import default_target, downloads, flash, get_db, narrative_picker, query, safe
 from tracker import TrackerError, export, settings
 
 st.title("Export")
@@ -53,7 +53,7 @@ else:
     try:
         jsonld = export.claim_review_json(get_db(), nid, author=author or None)
     except TrackerError as exc:
-        st.error(str(exc))
+        st.error(safe(exc))
     else:
         st.code(jsonld, language="json")
         st.download_button("Download ClaimReview JSON-LD", jsonld.encode("utf-8"),

@@ -17,7 +17,7 @@ from app_pages._common import (
     safe,
 )
 from app_pages._review_panel import review_panel
-from tracker import queries
+from tracker.store import queries
 
 st.title("Narrative")
 flash()

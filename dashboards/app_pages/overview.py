@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import bar_chart, default_target, downloads, flash, query, stance_chart
+from app_pages._common import bar_chart, default_target, downloads, flash, query, safe, stance_chart
 from tracker import TrackerError
 
 st.title("Overview")
@@ -53,16 +53,16 @@ else:
     downloads(themes, f"themes-{theme_freq.lower()}", key="overview_themes")
 
 target = default_target()
-st.subheader(f"Stance toward {target} over time")
+st.subheader(f"Stance toward {safe(target)} over time")
 periods = {"Y": "Yearly", "Q": "Quarterly", "M": "Monthly"}
 freq = st.segmented_control("Period", list(periods), default="Y", format_func=periods.get, key="overview_freq") or "Y"
 try:
     timeline = query("stance_timeline", target=target, freq=freq, subject="article")
 except TrackerError as exc:  # an unknown target is a configuration matter, not a crash
-    st.info(f"No stance data for {target!r} ({exc}).")
+    st.info(f"No stance data for {safe(target)} ({safe(exc)}).")
 else:
     if timeline.empty:
-        st.info(f"No stance toward {target} has been measured yet.")
+        st.info(f"No stance toward {safe(target)} has been measured yet.")
     else:
         st.caption(f"{periods[freq]} share of articles in favor / against, with Wilson 95% intervals; bigger "
                    "points = more articles, wide bands = few articles.")

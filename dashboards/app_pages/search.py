@@ -5,26 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import downloads, flash, get_db
+from app_pages._common import downloads, flash, get_store, safe
 from tracker import TrackerError
+from tracker import search as search_module
 
 st.title("Search")
 flash()
-try:
-    from tracker import search as search_module
-except ImportError:
-    search_module = None
 
 text = st.text_area("Paste a claim", key="search_text", height=90,
                     placeholder="e.g. CPEC loans will push Pakistan into a debt trap")
 k = st.slider("Results", 1, 50, 10, key="search_k")
-if search_module is None:
-    st.warning("Claim search is not available in this build yet (tracker.search is missing).")
-elif st.button("Search", key="search_go", type="primary") and text.strip():
+if st.button("Search", key="search_go", type="primary") and text.strip():
     try:
-        hits = search_module.search(get_db(), text.strip(), k=k)
+        hits = search_module.search(get_store(), text.strip(), k=k)
     except TrackerError as exc:
-        st.error(str(exc))
+        st.error(safe(exc))
         st.stop()
     if not hits:
         st.info("No matching claims.")
@@ -36,7 +31,7 @@ elif st.button("Search", key="search_go", type="primary") and text.strip():
             for h in hits])
         verdicts = frame.dropna(subset=["verdict"]).drop_duplicates("narrative_id")
         for _, row in verdicts.iterrows():
-            st.warning(f"Narrative #{int(row['narrative_id'])} has a verdict: {row['verdict']}", icon="⚠️")
+            st.warning(f"Narrative #{int(row['narrative_id'])} has a verdict: {safe(row['verdict'])}", icon="⚠️")
         matched = frame.dropna(subset=["narrative_id"])
         narratives = matched.groupby(["narrative_id", "narrative"], dropna=False).agg(
             matches=("claim_id", "count"), best=("score", "max")).reset_index()

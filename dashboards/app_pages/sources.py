@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import bar_chart, default_target, downloads, flash, query, stance_chart
+from app_pages._common import bar_chart, default_target, downloads, flash, query, safe, stance_chart
 
 st.title("Sources")
 flash()
@@ -38,7 +38,7 @@ carried = query("source_narratives", source_id)
 st.dataframe(carried, hide_index=True, height=260)
 
 target = default_target()
-st.subheader(f"Stance toward {target}, by year")
+st.subheader(f"Stance toward {safe(target)}, by year")
 if target in query("targets"):
     data = query("stance_timeline", target=target, freq="Y", subject="article", sources=[int(source_id)])
     if data.empty:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import default_target, downloads, flash, query, stance_chart
+from app_pages._common import default_target, downloads, flash, query, safe, stance_chart
 from tracker import TrackerError
 
 st.title("Stance over time")
@@ -30,11 +30,11 @@ try:
     timeline = query("stance_timeline", target=target, by=by, freq=freq, subject=subject, dedupe=dedupe,
                      narratives=top)
 except TrackerError as exc:
-    st.error(str(exc))
+    st.error(safe(exc))
     st.stop()
 events = query("narrative_events", limit=5)
 if timeline.empty:
-    st.info(f"No stance toward {target} recorded for {subject}s.")
+    st.info(f"No stance toward {safe(target)} recorded for {subject}s.")
 else:
     groups = sorted(timeline["group"].unique())
     if by is not None and len(groups) > 6:
@@ -61,7 +61,7 @@ if len(names) >= 2:
         data = query("stance_timeline", target=target, freq=freq, subject=subject, sources=[name])
         with column:
             if data.empty:
-                st.info(f"No stance data for {name}.")
+                st.info(f"No stance data for {safe(name)}.")
             else:
                 stance_chart(data, events, height=260, key=f"st_cmp_chart_{i}")
-                st.caption(f"{name}: {int(data['n'].sum())} {subject}s")
+                st.caption(f"{safe(name)}: {int(data['n'].sum())} {subject}s")

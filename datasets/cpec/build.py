@@ -959,8 +959,8 @@ def check_ingest(out: Path, articles: list[dict] | None = None, *, quiet: bool =
 
     Returns a report dict; ``report["errors"]`` lists every failure (empty when all is well).
     """
-    from tracker.db import open_db
     from tracker.ingest import ingest, load_sources
+    from tracker.store import Store
 
     if articles is None:
         labels = [json.loads(line) for line in (out / "labels/articles.jsonl").read_text("utf-8").splitlines()]
@@ -972,9 +972,10 @@ def check_ingest(out: Path, articles: list[dict] | None = None, *, quiet: bool =
         row = json.loads(line)
         claims[row["article"]].append(row)
     src_text = {a["key"]: a["text"] for a in articles} if articles else {}
-    db = open_db(":memory:")
-    load_sources(db, str(out / "sources.csv"))
-    report = ingest(db, [str(out / "corpus")])
+    store = Store(":memory:")
+    db = store.db
+    load_sources(store, str(out / "sources.csv"))
+    report = ingest(store, [str(out / "corpus")])
     errors: list[str] = [f"rejected: {p}" for p in report.problems if not str(p).startswith("warning")]
     if report.rejected:
         errors.append(f"{report.rejected} records rejected")

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tracker.cluster import IncrementalClusterer, ari, bcubed, nmi  # noqa: E402
+from tracker.cluster import IncrementalClusterer  # noqa: E402
+from tracker.metrics import ari, bcubed, nmi  # noqa: E402
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev"
 FILES = ("headlines", "claims")

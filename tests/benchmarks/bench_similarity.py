@@ -22,7 +22,8 @@ import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from tracker.cluster import bcubed, clean_text
+from tracker.cluster import clean_text
+from tracker.metrics import bcubed
 
 DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev"
 FILES = ("headlines", "claims")

@@ -308,8 +308,8 @@ def purity_table(gold: list[str], pred: list[int]) -> list[dict[str, Any]]:
 
 
 def bcubed_scores(gold: list[str], pred: list[int]) -> dict[str, float]:
-    """B3 precision, recall, F1 via ``tracker.cluster.bcubed`` (-1 = singleton)."""
-    from tracker.cluster import bcubed
+    """B3 precision, recall, F1 via ``tracker.metrics.bcubed`` (-1 = singleton)."""
+    from tracker.metrics import bcubed
 
     precision, recall, f1 = bcubed(gold, pred)
     return {"n": len(gold), "precision": precision, "recall": recall, "f1": f1}

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import sqlite_utils
-
 from tracker import TrackerError
-from tracker import db as store
 from tracker.ingest import dedupe
 from tracker.ingest.fetch import fetch_url, is_url
 from tracker.ingest.normalise import BadArticle, parse_mapping, to_article
 from tracker.ingest.readers import Item, decode, format_for, maybe_gunzip, read, sniff_format
 from tracker.records import Article, IngestReport, Problem
+from tracker.store import Store
+from tracker.store import articles as store_articles
+from tracker.store import base as store_base
 
 __all__ = ["IngestOptions", "ingest", "store_article", "parse_mapping", "load_sources", "BadArticle"]
 
@@ -128,17 +128,17 @@ def _format_from_content_type(content_type: str | None) -> str | None:
 
 
 def ingest(
-    db: sqlite_utils.Database,
+    store: Store,
     paths: Iterable[str],
     options: IngestOptions | None = None,
     *,
     on_problem: Callable[[Problem], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Ingest every input in ``paths`` into ``db`` and return the counts.
+    """Ingest every input in ``paths`` into ``store`` and return the counts.
 
     Args:
-        db: an open store.
+        store: an open store.
         paths: files, folders, globs, '-' (stdin) or http(s) URLs.
         options: reading options.
         on_problem: called with each problem as it happens (the CLI prints them).
@@ -147,11 +147,11 @@ def ingest(
     options = options or IngestOptions()
     report = IngestReport()
     for path in expand(paths):
-        _ingest_one(db, path, options, report, on_problem, progress)
+        _ingest_one(store, path, options, report, on_problem, progress)
     return report
 
 
-def _ingest_one(db: sqlite_utils.Database, path: str, options: IngestOptions, report: IngestReport,
+def _ingest_one(store: Store, path: str, options: IngestOptions, report: IngestReport,
                 on_problem: Callable[[Problem], None] | None,
                 progress: Callable[[int], None] | None) -> None:
     pending: list[Article] = []
@@ -169,7 +169,7 @@ def _ingest_one(db: sqlite_utils.Database, path: str, options: IngestOptions, re
     def flush() -> None:
         if options.strict or not pending:
             return
-        _store_batch(db, pending, options, file_report)
+        _store_batch(store, pending, options, file_report)
         pending.clear()
 
     defaults = {"source": options.source, "source_country": options.country}
@@ -193,7 +193,7 @@ def _ingest_one(db: sqlite_utils.Database, path: str, options: IngestOptions, re
             if len(pending) >= BATCH:
                 flush()
         if options.strict:
-            _store_batch(db, pending, options, file_report)
+            _store_batch(store, pending, options, file_report)
             pending.clear()
         flush()
     except StrictAbort:
@@ -207,11 +207,10 @@ def _ingest_one(db: sqlite_utils.Database, path: str, options: IngestOptions, re
     report.article_ids.extend(file_report.article_ids)
 
 
-def _store_batch(db: sqlite_utils.Database, articles: list[Article], options: IngestOptions,
-                 report: IngestReport) -> None:
+def _store_batch(store: Store, articles: list[Article], options: IngestOptions, report: IngestReport) -> None:
     """Store a batch of articles in one transaction, updating ``report``."""
-    outcomes: list[tuple[str, int | None]] = []
-    with db.atomic():
+    outcomes: list[tuple[str, int]] = []
+    with store.write() as db:
         for article in articles:
             outcomes.append(store_article(db, article, threshold=options.near_duplicate_threshold))
     for outcome, article_id in outcomes:
@@ -219,60 +218,25 @@ def _store_batch(db: sqlite_utils.Database, articles: list[Article], options: In
             report.duplicates += 1
             continue
         report.stored += 1
-        report.article_ids.append(int(article_id or 0))
+        report.article_ids.append(article_id)
         if outcome == "near-duplicate":
             report.near_duplicates += 1
 
 
-def store_article(db: sqlite_utils.Database, article: Article, *, threshold: float = 0.7) -> tuple[
-    str, int | None
-]:
-    """Store one article (inside the caller's transaction).
+def store_article(db: Any, article: Article, *, threshold: float = 0.7) -> tuple[str, int]:
+    """Store one article inside the caller's transaction, linked to an earlier near-identical copy if any.
 
     Returns:
-        ``("duplicate", existing_id)`` when the same outlet already has this exact text (nothing changes),
-        ``("near-duplicate", id)`` when stored and linked to an earlier near-identical copy, else ``("new", id)``.
+        ``("duplicate", existing_id)``, ``("near-duplicate", id)`` or ``("new", id)``.
     """
-    digest = store.content_hash((article.source or "") + "\x00" + article.text)
-    row = db.execute("SELECT id FROM articles WHERE content_hash = ?", [digest]).fetchone()
-    if row is not None:
-        return "duplicate", int(row[0])
-    domain = urlparse(article.url).hostname if article.url else None
-    source_id = store.source_id(db, article.source, domain=domain, country=article.source_country)
     article_shingles = dedupe.shingles(article.text)
     keys = dedupe.band_keys(dedupe.signature(article_shingles))
-    duplicate_of, similarity = _find_near_duplicate(db, article_shingles, keys, threshold)
-    cursor = db.execute(
-        "INSERT INTO articles(source_id, url, title, published, language, author, text, content_hash, "
-        "duplicate_of, duplicate_similarity, external_id, origin, ingested_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [source_id, article.url, article.title, article.published, article.language, article.author,
-         article.text, digest, duplicate_of, similarity, article.external_id, article.origin, store.now()],
-    )
-    article_id = int(cursor.lastrowid)
-    db.conn.executemany("INSERT INTO article_lsh(band, article_id) VALUES (?, ?)",
-                        [(k, article_id) for k in keys])
-    return ("near-duplicate" if duplicate_of else "new"), article_id
+    return store_articles.store_article(
+        db, article, band_keys=keys, threshold=threshold,
+        similarity=lambda text: dedupe.jaccard(article_shingles, dedupe.shingles(text)))
 
 
-def _find_near_duplicate(db: sqlite_utils.Database, shingle_set: set[str], keys: list[str],
-                         threshold: float) -> tuple[int | None, float | None]:
-    marks = ",".join("?" * len(keys))
-    candidates = [r[0] for r in db.execute(
-        f"SELECT DISTINCT article_id FROM article_lsh WHERE band IN ({marks}) ORDER BY article_id LIMIT 50", keys
-    )]
-    best: tuple[int | None, float | None] = (None, None)
-    for candidate in candidates:
-        text, root = db.execute(
-            "SELECT text, coalesce(duplicate_of, id) FROM articles WHERE id = ?", [candidate]
-        ).fetchone()
-        similarity = dedupe.jaccard(shingle_set, dedupe.shingles(text))
-        if similarity >= threshold and (best[1] is None or similarity > best[1]):
-            best = (int(root), round(similarity, 4))
-    return best
-
-
-def load_sources(db: sqlite_utils.Database, path: str) -> int:
+def load_sources(store: Store, path: str) -> int:
     """Upsert outlet metadata (name, domain, country, language, kind) from a CSV or JSON Lines file.
 
     Returns:
@@ -295,16 +259,12 @@ def load_sources(db: sqlite_utils.Database, path: str) -> int:
                     raise TrackerError(f"{path}:line {number}: invalid JSON ({exc})") from exc
     else:
         rows = list(csv.DictReader(raw.splitlines()))
-    with db.atomic():
+    with store.write() as db:
         for number, row in enumerate(rows, start=2):
             name = (row.get("name") or "").strip()
             if not name:
                 raise TrackerError(f"{path}:row {number}: an outlet needs a name")
-            store.source_id(db, name)
-            db.execute(
-                "UPDATE sources SET domain = coalesce(?, domain), country = coalesce(?, country), "
-                "language = coalesce(?, language), kind = coalesce(?, kind) WHERE name = ?",
-                [row.get("domain") or None, (row.get("country") or "").upper() or None,
-                 row.get("language") or None, row.get("kind") or None, name],
-            )
+            store_base.update_source(db, name, domain=row.get("domain") or None,
+                                     country=(row.get("country") or "").upper() or None,
+                                     language=row.get("language") or None, kind=row.get("kind") or None)
     return len(rows)

@@ -17,7 +17,7 @@ import pandas as pd
 import sqlite_utils
 
 from tracker import TrackerError
-from tracker.db import blob_to_vector, counts
+from tracker.store.base import BadBlob, blob_to_vector, counts
 
 FREQS = {"W": "date(a.published, '-6 days', 'weekday 1')", "M": "substr(a.published, 1, 7) || '-01'",
          "Q": "substr(a.published, 1, 5) || "
@@ -86,9 +86,6 @@ def overview(db: sqlite_utils.Database) -> dict[str, Any]:
     }
 
 
-# --- indexes (dashboard) -------------------------------------------------------------------------------------
-# NOTE for db.py: this index belongs in a numbered migration; until then the dashboard creates it when it opens a
-# store (idempotent). It turns the per-narrative stance mix from a 160k-row table scan into an index-only scan.
 def targets(db: sqlite_utils.Database) -> list[str]:
     """Names of the stance targets, in id order."""
     return [r[0] for r in db.execute("SELECT name FROM targets ORDER BY id")]
@@ -156,6 +153,8 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
     table["before"] = (table["size"] - table["recent"]).clip(lower=0).astype(int)
     table["growth"] = _growth(table, cutoff, weeks).round(2)
     table["keywords"] = _joined_keywords(table["keywords"])
+    table = table.merge(verdict_news(db), on="id", how="left")
+    table["new_since_verdict"] = table["new_since_verdict"].fillna(0).astype(int)
     if not with_mix:
         return table
     mix = _df(db, "SELECT narrative_id AS id, label, count(*) AS k FROM narrative_stances GROUP BY 1, 2")
@@ -170,6 +169,18 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
         for row in zip(*(table[lab] for lab in labels), strict=True)
     ]
     return table
+
+
+def verdict_news(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Per narrative with a verdict: claims that joined it after the verdict was given (``new_since_verdict``)
+    and open flags on it (``flags``)."""
+    news = _df(db, """
+        SELECT n.id, count(nc.claim_id) AS new_since_verdict FROM narratives n
+        JOIN narrative_claims nc ON nc.narrative_id = n.id AND nc.assigned_at > n.verdict_at
+        WHERE n.verdict IS NOT NULL AND n.status = 'active' GROUP BY n.id""")
+    flags = _df(db, """SELECT narrative_id AS id, count(*) AS flags FROM narrative_flags
+                       WHERE resolved_at IS NULL GROUP BY narrative_id""")
+    return news.merge(flags, on="id", how="outer")
 
 
 def themes_table(db: sqlite_utils.Database) -> pd.DataFrame:
@@ -247,9 +258,32 @@ def narrative(db: sqlite_utils.Database, narrative_id: int) -> dict[str, Any] | 
     if row is None:
         return None
     row.pop("centroid", None)
-    row["keywords"] = json.loads(row["keywords"]) if row["keywords"] else []
-    row["representatives"] = json.loads(row["representatives"]) if row["representatives"] else []
+    row["keywords"] = _json_list(row["keywords"])
+    row["representatives"] = _json_list(row["representatives"])
+    row["new_since_verdict"] = db.execute(
+        "SELECT count(*) FROM narrative_claims WHERE narrative_id = ? AND assigned_at > ?",
+        [narrative_id, row["verdict_at"]]).fetchone()[0] if row["verdict_at"] else 0
     return row
+
+
+def _json_list(raw: Any) -> list[Any]:
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def narrative_flags(db: sqlite_utils.Database, narrative_id: int) -> pd.DataFrame:
+    """Open flags on a narrative: what the model wants a reviewer to look at (``id``, ``kind``, ``narrative_id``,
+    ``other_id``, ``other_label``, ``detail``, ``created_at``)."""
+    return _df(db, """
+        SELECT f.id, f.kind, f.narrative_id, f.other_id,
+               CASE WHEN f.narrative_id = ? THEN o.label ELSE n.label END AS other_label, f.detail, f.created_at
+        FROM narrative_flags f LEFT JOIN narratives n ON n.id = f.narrative_id
+        LEFT JOIN narratives o ON o.id = f.other_id
+        WHERE f.resolved_at IS NULL AND (f.narrative_id = ? OR f.other_id = ?) ORDER BY f.id DESC""",
+               [narrative_id, narrative_id, narrative_id])
 
 
 def narrative_claims(db: sqlite_utils.Database, narrative_id: int, target: str = "CPEC",
@@ -280,8 +314,9 @@ def narrative_claims(db: sqlite_utils.Database, narrative_id: int, target: str =
         SELECT c.id AS claim_id, c.text, s.name AS source, s.country, a.published, c.claimant, c.attribution,
                ns.label AS narrative_stance, ns.source AS narrative_stance_by, st.label AS target_stance,
                nc.assigned_by, nc.similarity, a.id AS article_id, a.title, a.url, a.duplicate_of,
-               c.start, c.end
-        FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+               c.start, c.end, coalesce(nc.assigned_at > n.verdict_at, 0) AS new_since_verdict
+        FROM narrative_claims nc JOIN narratives n ON n.id = nc.narrative_id
+        JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
         LEFT JOIN sources s ON s.id = a.source_id
         LEFT JOIN narrative_stances ns ON ns.claim_id = c.id AND ns.narrative_id = nc.narrative_id
         LEFT JOIN stances st ON st.subject = 'claim' AND st.subject_id = c.id
@@ -331,21 +366,27 @@ def narrative_volume(db: sqlite_utils.Database, narrative_id: int, freq: str = "
 
 
 def related_narratives(db: sqlite_utils.Database, narrative_id: int, k: int = 5) -> pd.DataFrame:
-    """Active narratives nearest to this one by centroid cosine similarity (``id``, ``label``, ``similarity``)."""
-    rows = db.execute("SELECT id, label, size, centroid FROM narratives WHERE centroid IS NOT NULL "
-                      "AND (status = 'active' OR id = ?)", [narrative_id]).fetchall()
+    """Active narratives nearest to this one by centroid cosine similarity (``id``, ``label``, ``similarity``);
+    only centroids computed with the same embedding model are compared."""
     empty = pd.DataFrame(columns=["id", "label", "size", "similarity"])
-    mine = [r for r in rows if r[0] == narrative_id]
-    others = [r for r in rows if r[0] != narrative_id and len(r[3]) == (len(mine[0][3]) if mine else -1)]
-    if not mine or not others:
+    mine = db.execute("SELECT centroid, centroid_model FROM narratives WHERE id = ?", [narrative_id]).fetchone()
+    if mine is None or mine[0] is None or mine[1] is None:
         return empty
-    matrix = np.vstack([blob_to_vector(r[3]) for r in others])
-    query = blob_to_vector(mine[0][3])
+    try:
+        query = blob_to_vector(mine[0])
+    except BadBlob:
+        return empty
+    rows = db.execute("SELECT id, label, size, centroid FROM narratives WHERE centroid IS NOT NULL "
+                      "AND status = 'active' AND centroid_model = ? AND id != ? AND length(centroid) = ?",
+                      [mine[1], narrative_id, len(mine[0])]).fetchall()
+    if not rows:
+        return empty
+    matrix = np.vstack([blob_to_vector(r[3]) for r in rows])
     norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
     sims = matrix @ query / np.where(norms == 0, 1.0, norms)
     order = np.argsort(-sims)[:k]
-    return pd.DataFrame({"id": [others[i][0] for i in order], "label": [others[i][1] for i in order],
-                         "size": [others[i][2] for i in order], "similarity": np.round(sims[order], 3)})
+    return pd.DataFrame({"id": [rows[i][0] for i in order], "label": [rows[i][1] for i in order],
+                         "size": [rows[i][2] for i in order], "similarity": np.round(sims[order], 3)})
 
 
 def narrative_history(db: sqlite_utils.Database, narrative_id: int) -> pd.DataFrame:
@@ -523,3 +564,22 @@ def source_narratives(db: sqlite_utils.Database, source_id: int, limit: int = 10
         JOIN narratives n ON n.id = nc.narrative_id
         WHERE a.source_id = ? AND n.status = 'active' GROUP BY n.id ORDER BY claims DESC LIMIT ?""",
         [source_id, source_id, limit])
+
+
+def narrative_appearances(db: sqlite_utils.Database, narrative_id: int, limit: int = 50) -> list[tuple[Any, ...]]:
+    """``(url, title, published, outlet)`` of the articles carrying a narrative (those with a URL), earliest
+    first: where a ClaimReview says the claim appeared."""
+    return db.execute(
+        """
+        SELECT a.url, a.title, min(a.published) AS published, s.name FROM narrative_claims nc
+        JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+        LEFT JOIN sources s ON s.id = a.source_id
+        WHERE nc.narrative_id = ? AND a.url IS NOT NULL
+        GROUP BY a.id ORDER BY a.published IS NULL, a.published, a.id LIMIT ?
+        """, [narrative_id, limit]).fetchall()
+
+
+def review_log(db: sqlite_utils.Database, limit: int | None = None) -> pd.DataFrame:
+    """The review log, newest first: who did what, when, to which narrative or claim."""
+    return _df(db, "SELECT id, at, reviewer, action, narrative_id, claim_id, payload, note FROM reviews "
+                   "ORDER BY id DESC" + (" LIMIT ?" if limit else ""), [limit] if limit else [])

@@ -1,8 +1,9 @@
-"""The SQLite store: schema (numbered migrations), connection, and the writes every stage shares.
+"""The store's schema: numbered migrations, applied in order when a store is opened.
 
 One file holds everything. Tables are plain SQLite tables with documented columns, so the file opens in any
-SQLite tool; JSON columns hold JSON text. The journal is WAL, foreign keys are on, and every write that belongs
-together runs in one transaction (``with db.atomic():``), so a process killed mid-write leaves either all or
+SQLite tool; JSON columns hold JSON text; no column ever holds pickled Python (a store is a file people share,
+and opening it must never run code from it). The journal is WAL, foreign keys are on, and every write that
+belongs together runs in one transaction (``Store.write()``), so a process killed mid-write leaves either all or
 none of it.
 
 Tables (see the CREATE statements below for every column):
@@ -18,30 +19,18 @@ Tables (see the CREATE statements below for every column):
   narratives, the labels models learn from, and the fitted models with their scores.
 - ``reviews``: append-only log of reviewer actions. ``runs``: what each pipeline stage did, with which settings.
 - ``meta``: small key/value state (e.g. the clusterer's persisted state).
+- ``narrative_flags``: pairs and narratives the model wants a reviewer to look at (a merge it did not make
+  because the verdicts differ, a verdict a split part inherited).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import re
 import sqlite3
-import unicodedata
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from tracker import TrackerError
-
 migrations = Migrations("tracker")
-
-
-class StoreError(TrackerError):
-    """The SQLite store could not be opened or is not a tracker store."""
 
 
 def _execute_script(db: sqlite_utils.Database, script: str) -> None:
@@ -55,7 +44,7 @@ def _execute_script(db: sqlite_utils.Database, script: str) -> None:
             db.execute(statement)
             statement = ""
     if statement.strip():
-        raise StoreError("incomplete SQL statement in migration")
+        raise ValueError("incomplete SQL statement in migration")
 
 
 @migrations()
@@ -326,223 +315,39 @@ def m005_theme_locked(db: sqlite_utils.Database) -> None:
     # 1: a reviewer chose this narrative's theme (or no theme); regrouping leaves it there
     db.execute("ALTER TABLE narratives ADD COLUMN theme_locked INTEGER NOT NULL DEFAULT 0")
 
-def now() -> str:
-    """Current UTC time as an ISO string (seconds)."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
-
-def open_db(path: str | Path = ":memory:", *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and migrate) the store at ``path``.
-
-    Args:
-        path: SQLite file, or ``":memory:"``.
-        create: when False, a missing file is an error instead of a new store.
-
-    Raises:
-        StoreError: the file is missing (with ``create=False``) or is not a SQLite database.
-    """
-    path = str(path)
-    if path != ":memory:":
-        if not create and not Path(path).exists():
-            raise StoreError(f"{path}: no such store (run 'tracker ingest' first)")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # Autocommit mode: a transaction is exactly a ``with db.atomic():`` block, never an implicit one.
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        if path != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=10000")
-        migrations.apply(db)
-    except Exception as exc:  # sqlite3.DatabaseError and friends: not a database, locked, read-only
-        raise StoreError(f"{path}: cannot open as a tracker store ({exc})") from exc
-    return db
-
-
-# --- hashing and vectors -------------------------------------------------------------------------------------
-
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_text(text: str) -> str:
-    """Text as compared for exact duplicates: NFC, whitespace collapsed, case kept."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
-
-
-def vector_to_blob(vector: np.ndarray) -> bytes:
-    return np.asarray(vector, dtype="<f4").tobytes()
-
-
-def blob_to_vector(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<f4")
-
-
-# --- meta ----------------------------------------------------------------------------------------------------
-
-def get_meta(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return default if row is None else row[0]
-
-
-def set_meta(db: sqlite_utils.Database, key: str, value: Any) -> None:
-    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, value])
-
-
-def get_meta_json(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
-    raw = get_meta(db, key)
-    return default if raw is None else json.loads(raw)
-
-
-def set_meta_json(db: sqlite_utils.Database, key: str, value: Any) -> None:
-    set_meta(db, key, json.dumps(value))
-
-
-# --- runs ----------------------------------------------------------------------------------------------------
-
-def start_run(db: sqlite_utils.Database, stage: str, settings: dict[str, Any] | None = None) -> int:
-    with db.atomic():
-        cursor = db.execute(
-            "INSERT INTO runs(stage, started_at, settings) VALUES (?, ?, ?)",
-            [stage, now(), json.dumps(settings or {})],
-        )
-    return int(cursor.lastrowid)
-
-
-def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict[str, Any]) -> None:
-    with db.atomic():
-        db.execute(
-            "UPDATE runs SET finished_at = ?, counts = ? WHERE id = ?", [now(), json.dumps(counts), run_id]
-        )
-
-
-# --- sources -------------------------------------------------------------------------------------------------
-
-def source_id(
-    db: sqlite_utils.Database, name: str | None, *, domain: str | None = None, country: str | None = None
-) -> int | None:
-    """Id of the outlet called ``name``, created on first sight; ``None`` for articles with no known outlet."""
-    if not name:
-        return None
-    row = db.execute("SELECT id, domain, country FROM sources WHERE name = ?", [name]).fetchone()
-    if row is None:
-        cursor = db.execute(
-            "INSERT INTO sources(name, domain, country) VALUES (?, ?, ?)", [name, domain, country]
-        )
-        return int(cursor.lastrowid)
-    if (domain and not row[1]) or (country and not row[2]):
-        db.execute(
-            "UPDATE sources SET domain = coalesce(domain, ?), country = coalesce(country, ?) WHERE id = ?",
-            [domain, country, row[0]],
-        )
-    return int(row[0])
-
-
-# --- embeddings ----------------------------------------------------------------------------------------------
-
-def stored_hashes(db: sqlite_utils.Database, model: str, hashes: list[str]) -> set[str]:
-    """The subset of ``hashes`` that already have an embedding for ``model``."""
-    found: set[str] = set()
-    for i in range(0, len(hashes), 500):
-        chunk = hashes[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0]
-            for r in db.execute(
-                f"SELECT content_hash FROM embeddings WHERE model = ? AND content_hash IN ({marks})",
-                [model, *chunk],
-            )
-        )
-    return found
-
-
-def save_embeddings(db: sqlite_utils.Database, model: str, hashes: list[str], vectors: np.ndarray) -> None:
-    with db.atomic():
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO embeddings(content_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
-            [(h, model, int(v.shape[0]), vector_to_blob(v)) for h, v in zip(hashes, vectors)],
-        )
-
-
-def load_embeddings(db: sqlite_utils.Database, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for i in range(0, len(hashes), 500):
-        chunk = hashes[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for h, blob in db.execute(
-            f"SELECT content_hash, vector FROM embeddings WHERE model = ? AND content_hash IN ({marks})",
-            [model, *chunk],
-        ):
-            out[h] = blob_to_vector(blob)
-    return out
-
-
-def claim_vectors(db: sqlite_utils.Database, model: str, claim_ids: list[int] | None = None) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Claim ids and their vectors for ``model`` (all embedded claims, or those in ``claim_ids``), by claim id."""
-    sql = (
-        "SELECT c.id, e.vector FROM claims c JOIN embeddings e "
-        "ON e.content_hash = c.text_hash AND e.model = ?"
+@migrations()
+def m006_reviewer_safety(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- The embedding model a centroid was computed with: vectors of different models are never compared.
+        ALTER TABLE narratives ADD COLUMN centroid_model TEXT;
+        UPDATE narratives SET centroid_model = (SELECT value FROM meta WHERE key = 'narratives.model')
+            WHERE centroid IS NOT NULL;
+        -- A split part's verdict, inherited from the narrative it was split from (flagged for review).
+        ALTER TABLE narratives ADD COLUMN verdict_from INTEGER REFERENCES narratives(id);
+        -- What the model wants a reviewer to look at. kind: merge-proposed (the model would merge narrative_id
+        -- and other_id, but their verdicts differ), verdict-inherited (a split part carries the verdict of
+        -- other_id). Open until resolved_at is set.
+        CREATE TABLE narrative_flags (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            narrative_id INTEGER NOT NULL REFERENCES narratives(id),
+            other_id INTEGER REFERENCES narratives(id),
+            detail TEXT,                    -- JSON
+            created_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolved_by TEXT
+        );
+        CREATE INDEX idx_narrative_flags_narrative ON narrative_flags(narrative_id);
+        CREATE INDEX idx_claim_clusters_cluster ON claim_clusters(cluster_id);
+        CREATE INDEX idx_narrative_constraints_narrative ON narrative_constraints(narrative_id);
+        CREATE INDEX idx_narrative_history_other ON narrative_history(other_id);
+        -- Fitted models as JSON state plus numpy arrays (.npz read with allow_pickle=False). The pickled blob
+        -- of earlier versions is never read again: it is dropped here and the model is refitted on first use.
+        ALTER TABLE models ADD COLUMN state TEXT;
+        ALTER TABLE models ADD COLUMN arrays BLOB;
+        UPDATE models SET blob = NULL;
+        """,
     )
-    params: list[Any] = [model]
-    if claim_ids is not None:
-        ids: list[int] = []
-        blobs: list[bytes] = []
-        for i in range(0, len(claim_ids), 500):
-            chunk = claim_ids[i : i + 500]
-            rows = db.execute(sql + f" WHERE c.id IN ({','.join('?' * len(chunk))}) ORDER BY c.id",
-                              [*params, *chunk]).fetchall()
-            ids.extend(r[0] for r in rows)
-            blobs.extend(r[1] for r in rows)
-    else:
-        rows = db.execute(sql + " ORDER BY c.id", params).fetchall()
-        ids = [r[0] for r in rows]
-        blobs = [r[1] for r in rows]
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
-    return np.asarray(ids, dtype=np.int64), matrix
-
-
-# --- reviews -------------------------------------------------------------------------------------------------
-
-def log_review(
-    db: sqlite_utils.Database,
-    reviewer: str,
-    action: str,
-    *,
-    narrative_id: int | None = None,
-    claim_id: int | None = None,
-    payload: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> int:
-    """Append one reviewer action to the log (the caller holds the transaction)."""
-    if not reviewer or not reviewer.strip():
-        raise TrackerError("a review action needs the reviewer's name")
-    cursor = db.execute(
-        "INSERT INTO reviews(at, reviewer, action, narrative_id, claim_id, payload, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [now(), reviewer.strip(), action, narrative_id, claim_id, json.dumps(payload or {}), note],
-    )
-    return int(cursor.lastrowid)
-
-
-def counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Row counts of the main tables, for ``tracker status``."""
-    tables = ["sources", "articles", "claims", "embeddings", "narratives", "stances", "reviews"]
-    out = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-    out["near_duplicates"] = db.execute(
-        "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL"
-    ).fetchone()[0]
-    out["active_narratives"] = db.execute(
-        "SELECT count(*) FROM narratives WHERE status = 'active'"
-    ).fetchone()[0]
-    out["clustered_claims"] = db.execute("SELECT count(*) FROM narrative_claims").fetchone()[0]
-    out["active_themes"] = db.execute("SELECT count(*) FROM themes WHERE status = 'active'").fetchone()[0]
-    return out

@@ -1,0 +1,208 @@
+"""The narrative stages: cluster new claims, place claims of other languages, describe narratives, regroup themes.
+
+Each stage reads what is new from the store, runs the pure pieces (:class:`~tracker.cluster.IncrementalClusterer`,
+:func:`tracker.planner.plan`, :func:`tracker.narratives.describe`, :func:`tracker.themes.group_narratives`) and
+writes the result back in short transactions. Membership is decided only by the planner, inside the write
+transaction that applies it, so it always sees the reviewers' latest decisions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tracker import TrackerError, settings
+from tracker.cluster import IncrementalClusterer, match_labels
+from tracker.embed import Embedder
+from tracker.narratives import Member, describe, distinctive_keywords, keyword_label
+from tracker.pipeline.claims import crosslingual_embedder
+from tracker.pipeline.progress import NO_PROGRESS, Progress, StageResult
+from tracker.planner import plan as plan_membership
+from tracker.records import MODEL, Proposal
+from tracker.store import Store
+from tracker.store import base as store_base
+from tracker.store import narratives as store_narratives
+from tracker.store import themes as store_themes
+from tracker.themes import group_narratives
+
+DESCRIBE_BATCH = 200  # narratives described per transaction
+
+
+class NarrativeError(TrackerError):
+    """The narratives stage cannot run on this store as it is."""
+
+
+def clusterer_params() -> dict[str, Any]:
+    return {"threshold": float(settings.get("cluster_threshold"))}
+
+
+def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
+                   progress: Progress = NO_PROGRESS) -> StageResult:
+    """Cluster new claims into narratives (or, with ``rebuild``, all claims again) and apply the planner's plan.
+
+    Claims in languages the embedder does not represent are left to :func:`place_crosslingual`. Reviewer
+    decisions hold through both (see :mod:`tracker.planner`).
+
+    Raises:
+        NarrativeError: the stored narratives were built with another model or settings (and no ``rebuild``).
+    """
+    params = clusterer_params()
+    stored_model, stored_params = store_narratives.clusterer_settings(store.db)
+    if not rebuild and stored_model is not None and (stored_model != embedder.name or stored_params != params):
+        raise NarrativeError(
+            f"narratives were built with {stored_model} {stored_params}; now {embedder.name} {params}: "
+            "run 'tracker narratives --rebuild' (reviewers' decisions and verdicts are kept)")
+    state = None if rebuild else store_narratives.load_clusterer_state(store.db)
+    fresh = rebuild or state is None
+    rows = store_narratives.claims_to_cluster(store.db, embedder.name, getattr(embedder, "languages", None),
+                                              rebuild=fresh)
+    if not rows and not rebuild:
+        return StageResult("narratives", {"claims": 0})
+    claim_ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    texts = [r[1] for r in rows]
+    vectors = (store_base.blobs_to_matrix([r[2] for r in rows], int(rows[0][3])) if rows
+               else np.zeros((0, embedder.dim), np.float32))
+    if fresh:
+        clusterer = IncrementalClusterer(**params)
+        if len(rows):
+            with progress("clustering (all claims)", total=len(rows), unit=" claims") as bar:
+                clusterer.fit(vectors, texts)
+                bar.update(len(rows))
+        merged: dict[int, int] = {}
+    else:
+        clusterer = IncrementalClusterer.from_state(state, **params)
+        clusterer.partial_fit(vectors, texts)
+        merged = clusterer.merged_
+    cluster_ids = clusterer.cluster_ids_ if len(rows) else np.zeros(0, np.int64)
+    with store.write() as db:
+        run_id = store_base.start_run(db, "narratives", {"model": embedder.name, "rebuild": rebuild, **params})
+        store_narratives.set_claim_clusters(db, zip(claim_ids.tolist(), cluster_ids.tolist()), replace_all=fresh,
+                                            merged=merged)
+        store_narratives.save_clusterer_state(db, clusterer.get_state(), embedder.name, params)
+        if fresh:
+            scope, overlap = store_narratives.all_clusters(db)
+        else:
+            touched = set(cluster_ids.tolist()) | set(merged.values())
+            scope, overlap = store_narratives.cluster_scope(db, touched)
+        stored = np.asarray(sorted(set(scope.values()) | {k for k, _ in overlap}), np.int64)
+        label_of = dict(zip(stored.tolist(), clusterer.labels_for(stored).tolist())) if len(stored) else {}
+        proposal = Proposal(clusters={c: label_of[k] for c, k in scope.items()})
+        for (k, n), count in overlap.items():
+            if label_of[k] >= 0:
+                proposal.overlap[(label_of[k], n)] = proposal.overlap.get((label_of[k], n), 0) + count
+        membership = store_narratives.membership_state(db, scope, {n for _, n in overlap})
+        plan = plan_membership(membership, proposal)
+        ids = store_narratives.apply_plan(db, plan, actor=MODEL)
+        store_narratives.record_unclustered(
+            db, [c for c, label in proposal.clusters.items() if label < 0 and c not in membership.members])
+        counts = {"claims": len(rows), **{k: v for k, v in plan.counts().items() if k != "moved"}}
+        if rebuild:
+            store_narratives.history(db, "rebuilt", None, actor=MODEL, detail=counts)
+        store_base.finish_run(db, run_id, counts)
+    touched_ids = sorted({ids.get(n, n) for n in plan.touched})
+    describe_narratives(store, touched_ids, embedder, progress=progress)
+    return StageResult("narratives", counts)
+
+
+def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedder | None = None, *,
+                        model: str | None = None, languages: frozenset[str] | None = None,
+                        progress: Progress = NO_PROGRESS) -> None:
+    """Recompute keywords, central claim, representatives, centroid, label and member similarities.
+
+    The vectors are ``embedder``'s (or, without one, ``model``'s, claims in ``languages`` counting as covered).
+    """
+    if not narrative_ids:
+        return
+    if embedder is not None:
+        model, languages = embedder.name, getattr(embedder, "languages", None)
+    total, document_frequency = store_narratives.document_frequency(store.db)
+    with progress("describing narratives", total=len(narrative_ids), unit=" narratives") as bar:
+        for start in range(0, len(narrative_ids), DESCRIBE_BATCH):
+            batch = narrative_ids[start:start + DESCRIBE_BATCH]
+            with store.write() as db:
+                for n, (members, vectors) in store_narratives.describe_inputs(db, batch, model, languages).items():
+                    if not members:
+                        continue
+                    found = describe([Member(*m) for m in members], vectors, total_claims=total,
+                                     document_frequency=document_frequency)
+                    store_narratives.save_description(
+                        db, n, keywords=found.keywords, central_claim_id=found.central_claim_id,
+                        representatives=found.representatives, label=found.label, centroid=found.centroid,
+                        model=model, similarity=found.similarity)
+            bar.update(len(batch))
+
+
+def place_crosslingual(store: Store, embedder: Embedder, *, threshold: float, min_members: int = 3,
+                       n_anchors: int = 3) -> dict[str, int]:
+    """Place claims in languages ``embedder`` does not represent (Urdu, Chinese under MiniLM) into narratives.
+
+    Each open narrative with at least ``min_members`` claims in covered languages gets an anchor: the mean
+    multilingual (e5) embedding of its central claim and representatives (up to ``n_anchors``, covered languages
+    only). A foreign-language claim is proposed for the narrative whose anchor it is most similar to when the
+    cosine reaches ``threshold`` (the planner then applies reviewer constraints), and proposed for none when a
+    later run no longer finds it close. Placements are redone on every run, so they follow narratives as they
+    change; the vectors come from the store, so only new claims are embedded. Nothing happens without the
+    multilingual extra or with a multilingual embedder.
+
+    Returns:
+        {"placed": claims now proposed for a narrative, "moved": memberships this run changed}.
+    """
+    companion = crosslingual_embedder(store, embedder)
+    covered = sorted(getattr(embedder, "languages", None) or [])
+    if companion is None or not covered:
+        return {}
+    foreign = store_narratives.foreign_claims(store.db, covered, new_only=False)
+    if not foreign:
+        return {}
+    anchors = store_narratives.anchor_texts(store.db, covered, min_members=min_members, n_anchors=n_anchors)
+    proposal = Proposal(placements={claim: None for claim, _ in foreign})
+    if anchors:
+        order = sorted(anchors)
+        vectors = np.asarray(companion.encode([t for n in order for t in anchors[n]]), dtype=np.float32)
+        means, start = [], 0
+        for n in order:
+            means.append(vectors[start:start + len(anchors[n])].mean(axis=0))
+            start += len(anchors[n])
+        anchor_matrix = np.stack(means)
+        anchor_matrix /= np.maximum(np.linalg.norm(anchor_matrix, axis=1, keepdims=True), 1e-12)
+        sims = np.asarray(companion.encode([t for _, t in foreign]), dtype=np.float32) @ anchor_matrix.T
+        best = sims.argmax(axis=1)
+        for (claim, _), j, row in zip(foreign, best, sims):
+            if row[j] >= threshold:
+                proposal.placements[claim] = order[int(j)]
+                proposal.similarity[claim] = round(float(row[j]), 4)
+    with store.write() as db:
+        membership = store_narratives.membership_state(
+            db, proposal.placements, {n for n in proposal.placements.values() if n is not None})
+        plan = plan_membership(membership, proposal)
+        ids = store_narratives.apply_plan(db, plan, actor=MODEL)
+        store_narratives.record_unclustered(
+            db, [c for c, n in proposal.placements.items() if n is None and c not in membership.members])
+    describe_narratives(store, sorted({ids.get(n, n) for n in plan.touched}), embedder)
+    return {"placed": sum(1 for n in proposal.placements.values() if n is not None), "moved": len(plan.assign)}
+
+
+def run_themes(store: Store, embedder: Embedder, *, threshold: float, max_core: int = 3000) -> dict[str, int]:
+    """Regroup the active narratives into themes, keeping theme ids stable; returns counts."""
+    ids, centroids, sizes, old = store_themes.grouping_inputs(store.db, embedder.name)
+    new = (group_narratives(centroids, sizes, threshold=threshold, max_core=max_core) if ids
+           else np.zeros(0, np.int64))
+    kept = match_labels(old, new)
+    with store.write() as db:
+        live, created, dissolved = store_themes.apply_grouping(db, ids, new.tolist(), kept)
+        describe_themes(db, live)
+    return {"themes": len(live), "new": created, "dissolved": dissolved,
+            "narratives_in_themes": int((new >= 0).sum())}
+
+
+def describe_themes(db: Any, theme_ids: list[int], *, n_keywords: int = 6) -> None:
+    """Recompute counts, dates, c-TF-IDF keywords and (unless a reviewer named it) the label of themes (inside
+    the caller's transaction)."""
+    if not theme_ids:
+        return
+    total, document_frequency = store_narratives.document_frequency(db)
+    for theme_id in theme_ids:
+        stats, texts = store_themes.description_inputs(db, theme_id)
+        keywords = distinctive_keywords(texts, max(total, 1), document_frequency, n_keywords)
+        store_themes.save_description(db, theme_id, stats, keywords, keyword_label(keywords))

@@ -1,0 +1,70 @@
+"""Claims: inserting extracted claims, and the set-wise reads of the claim, embedding and scoring stages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from tracker.records import Claim
+from tracker.store.base import content_hash, get_meta, set_meta
+from tracker.store.vectors import chunks, marks
+
+LAST_ARTICLE_KEY = "claims.last_article_id"
+
+
+def last_article(db: sqlite_utils.Database) -> int:
+    """The highest article id the claims stage has processed."""
+    return int(get_meta(db, LAST_ARTICLE_KEY, 0) or 0)
+
+
+def insert(db: sqlite_utils.Database, claims: Sequence[Claim], *, extractor: str, last_article_id: int) -> None:
+    """Store claims and move the claims stage's watermark (inside the caller's transaction)."""
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO claims(article_id, idx, start, end, text, text_hash, claimant, attribution, "
+        "checkworthy, extractor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(c.article_id, c.idx, c.start, c.end, c.text, content_hash(c.text), c.claimant, c.attribution,
+          None if c.checkworthy is None else round(c.checkworthy, 4), extractor) for c in claims])
+    set_meta(db, LAST_ARTICLE_KEY, last_article_id)
+
+
+def insert_whole(db: sqlite_utils.Database, article_id: int, idx: int, text: str) -> int:
+    """Store ``text`` as one claim that is the whole article (records that are themselves one claim)."""
+    cursor = db.execute(
+        "INSERT INTO claims(article_id, idx, start, end, text, text_hash, claimant, attribution, checkworthy, "
+        "extractor) VALUES (?, ?, 0, ?, ?, ?, 'the outlet', 'assert', NULL, 'whole-text')",
+        [article_id, idx, len(text), text, content_hash(text)])
+    return int(cursor.lastrowid)
+
+
+def unembedded(db: sqlite_utils.Database, model: str) -> list[tuple[str, str]]:
+    """``(text hash, text)`` of each distinct claim text with no vector for ``model``, oldest claims first."""
+    return db.execute(
+        "SELECT text_hash, min(text) FROM claims WHERE text_hash NOT IN "
+        "(SELECT content_hash FROM embeddings WHERE model = ?) GROUP BY text_hash ORDER BY min(id)", [model],
+    ).fetchall()
+
+
+def unscored(db: sqlite_utils.Database, limit: int | None = None) -> list[tuple[int, str, str]]:
+    """``(claim id, text, text hash)`` of claims with no check-worthiness score yet, in id order."""
+    sql = "SELECT id, text, text_hash FROM claims WHERE checkworthy IS NULL ORDER BY id"
+    return db.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
+
+
+def set_checkworthy(db: sqlite_utils.Database, scores: Iterable[tuple[int, float]]) -> None:
+    db.conn.executemany("UPDATE claims SET checkworthy = ? WHERE id = ?",
+                        [(round(float(s), 4), int(c)) for c, s in scores])
+
+
+def texts(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for chunk in chunks(sorted({int(c) for c in claim_ids})):
+        out.update(db.execute(f"SELECT id, text FROM claims WHERE id IN ({marks(chunk)})", chunk).fetchall())
+    return out
+
+
+def get(db: sqlite_utils.Database, claim_id: int) -> dict[str, Any] | None:
+    cursor = db.execute("SELECT * FROM claims WHERE id = ?", [claim_id])
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))

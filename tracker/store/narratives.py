@@ -1,0 +1,467 @@
+"""Narratives in the store: what the membership planner reads, applying its plans, the clusterer's state,
+derived columns and descriptions, and flags for reviewers.
+
+Every write here runs inside the caller's transaction (``with store.write() as db:``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from tracker.records import MembershipState, NarrativeState, Plan
+from tracker.store.base import (
+    arrays_to_blob,
+    blob_to_arrays,
+    blob_to_vector,
+    get_meta,
+    get_meta_json,
+    now,
+    set_meta,
+    set_meta_json,
+    vector_to_blob,
+)
+from tracker.store.vectors import chunks, marks
+
+STATE_KEY = "narratives.state"
+MODEL_KEY = "narratives.model"
+PARAMS_KEY = "narratives.params"
+WATERMARK_KEY = "narratives.last_claim_id"
+
+
+# --- what the planner reads -------------------------------------------------------------------------------------
+
+def _in(db: sqlite_utils.Database, sql: str, values: Iterable[Any], params: Sequence[Any] = ()) -> list[tuple]:
+    """Run ``sql`` (with one ``{marks}`` placeholder for an IN list) over ``values`` in chunks."""
+    rows: list[tuple] = []
+    for chunk in chunks(sorted(set(values))):
+        rows += db.execute(sql.format(marks=marks(chunk)), [*params, *chunk]).fetchall()
+    return rows
+
+
+def narrative_states(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, NarrativeState]:
+    """Planner view of narratives ``ids`` and of every narrative they were merged into."""
+    out: dict[int, NarrativeState] = {}
+    wanted = {int(i) for i in ids if i is not None}
+    while wanted:
+        rows = _in(db, "SELECT id, status, merged_into, locked, verdict, size, "
+                       "label_locked OR theme_locked OR verdict IS NOT NULL FROM narratives WHERE id IN ({marks})",
+                   wanted)
+        for r in rows:
+            out[r[0]] = NarrativeState(id=r[0], status=r[1], merged_into=r[2], locked=bool(r[3]), verdict=r[4],
+                                       size=int(r[5] or 0), reviewed=bool(r[6]))
+        wanted = {s.merged_into for s in out.values() if s.merged_into is not None} - set(out)
+    return out
+
+
+def membership_state(db: sqlite_utils.Database, claim_ids: Iterable[int],
+                     narrative_ids: Iterable[int] = ()) -> MembershipState:
+    """Memberships and reviewer constraints of ``claim_ids``, and the constraints naming ``narrative_ids``."""
+    claims = {int(c) for c in claim_ids}
+    state = MembershipState()
+    for claim, narrative, by in _in(db, "SELECT claim_id, narrative_id, assigned_by FROM narrative_claims "
+                                        "WHERE claim_id IN ({marks})", claims):
+        state.members[claim] = narrative
+        if by == "reviewer":
+            state.reviewer_placed.add(claim)
+    constraints = _in(db, "SELECT kind, claim_id, narrative_id FROM narrative_constraints WHERE claim_id IN ({marks})",
+                      claims)
+    constraints += _in(db, "SELECT kind, claim_id, narrative_id FROM narrative_constraints "
+                           "WHERE narrative_id IN ({marks})", narrative_ids)
+    for kind, claim, narrative in set(constraints):
+        if kind == "pin":
+            state.pins[claim] = narrative
+        elif kind == "exclude":
+            state.excludes.add((claim, narrative))
+    named = set(state.members.values()) | set(state.pins.values()) | {n for _, n in state.excludes}
+    state.narratives = narrative_states(db, named | {int(n) for n in narrative_ids})
+    return state
+
+
+def members(db: sqlite_utils.Database, narrative_ids: Iterable[int]) -> list[int]:
+    """Claim ids in narratives ``narrative_ids``."""
+    return [r[0] for r in _in(db, "SELECT claim_id FROM narrative_claims WHERE narrative_id IN ({marks})",
+                              narrative_ids)]
+
+
+def assignments(db: sqlite_utils.Database) -> dict[int, int]:
+    """Every clustered claim and its narrative."""
+    return dict(db.execute("SELECT claim_id, narrative_id FROM narrative_claims").fetchall())
+
+
+def membership(db: sqlite_utils.Database, claim_id: int) -> int | None:
+    """The narrative ``claim_id`` is in, or None."""
+    row = db.execute("SELECT narrative_id FROM narrative_claims WHERE claim_id = ?", [claim_id]).fetchone()
+    return None if row is None else int(row[0])
+
+
+def claim_exists(db: sqlite_utils.Database, claim_id: int) -> bool:
+    return db.execute("SELECT 1 FROM claims WHERE id = ?", [claim_id]).fetchone() is not None
+
+
+def cluster_scope(db: sqlite_utils.Database, cluster_ids: Iterable[int]) -> tuple[
+    dict[int, int], dict[tuple[int, int], int]
+]:
+    """Claims of clusters ``cluster_ids`` (claim -> stored cluster id) and the clusters' overlap with narratives
+    ((cluster, narrative) -> members the model placed there; reviewer-placed claims stay where they are whatever
+    the mapping, so they do not decide it), read set-wise from ``claim_clusters``."""
+    claims = {c: k for c, k in _in(db, "SELECT claim_id, cluster_id FROM claim_clusters WHERE cluster_id IN ({marks})",
+                                   cluster_ids)}
+    overlap = {(k, n): count for k, n, count in _in(
+        db, "SELECT cc.cluster_id, nc.narrative_id, count(*) FROM claim_clusters cc "
+            "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id AND nc.assigned_by = 'model' "
+            "WHERE cc.cluster_id IN ({marks}) GROUP BY 1, 2",
+        cluster_ids)}
+    return claims, overlap
+
+
+def all_clusters(db: sqlite_utils.Database) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """Every clustered claim (claim -> cluster) and the overlap of every cluster with narratives (a rebuild)."""
+    claims = dict(db.execute("SELECT claim_id, cluster_id FROM claim_clusters").fetchall())
+    overlap = {(k, n): count for k, n, count in db.execute(
+        "SELECT cc.cluster_id, nc.narrative_id, count(*) FROM claim_clusters cc "
+        "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id AND nc.assigned_by = 'model' GROUP BY 1, 2")}
+    return claims, overlap
+
+
+# --- applying a plan --------------------------------------------------------------------------------------------
+
+def apply_plan(db: sqlite_utils.Database, plan: Plan, *, actor: str) -> dict[int, int]:
+    """Write ``plan`` (inside the caller's transaction); returns the ids given to the plan's new narratives.
+
+    Derived columns (size, reach, dates) of every narrative it touches are recomputed; descriptions (keywords,
+    central claim, centroid) are the caller's next step.
+    """
+    stamp = now()
+    ids: dict[int, int] = {}
+    for new in plan.create:
+        cursor = db.execute("INSERT INTO narratives(label, label_locked, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                            [new.label, int(new.label_locked), stamp, stamp])
+        ids[new.key] = int(cursor.lastrowid)
+
+    def real(n: int | None) -> int | None:
+        return None if n is None else ids.get(n, n)
+
+    moved = list(plan.assign)
+    for chunk in chunks(moved):  # a claim that changes narrative has no model stance toward its old one
+        db.execute(f"DELETE FROM narrative_stances WHERE source = 'model' AND claim_id IN ({marks(chunk)})", chunk)
+    gone = [c for c, t in plan.assign.items() if t is None]
+    for chunk in chunks(gone):
+        db.execute(f"DELETE FROM narrative_claims WHERE claim_id IN ({marks(chunk)})", chunk)
+    db.conn.executemany("INSERT OR IGNORE INTO unclustered_claims(claim_id) VALUES (?)", [(c,) for c in gone])
+    placed = [(c, real(t), plan.similarity.get(c), "reviewer" if c in plan.by_reviewer else "model", stamp)
+              for c, t in plan.assign.items() if t is not None]
+    db.conn.executemany(
+        "INSERT INTO narrative_claims(claim_id, narrative_id, similarity, assigned_by, assigned_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(claim_id) DO UPDATE SET narrative_id = excluded.narrative_id, "
+        "similarity = excluded.similarity, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
+        [p for p in placed if p[0] not in plan.carried])
+    db.conn.executemany(  # moving between narratives that show the same verdict: the join time is kept
+        "UPDATE narrative_claims SET narrative_id = ?, similarity = ?, assigned_by = ? WHERE claim_id = ?",
+        [(p[1], p[2], p[3], p[0]) for p in placed if p[0] in plan.carried])
+    for chunk in chunks([p[0] for p in placed]):
+        db.execute(f"DELETE FROM unclustered_claims WHERE claim_id IN ({marks(chunk)})", chunk)
+    # constraints; a claim pinned where it already is becomes reviewer-placed there
+    db.conn.executemany("DELETE FROM narrative_constraints WHERE kind = ? AND claim_id = ? AND narrative_id = ?",
+                        [(k, c, real(n)) for k, c, n in sorted(plan.unconstrain)])
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO narrative_constraints(kind, claim_id, narrative_id, created_by, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [("pin", c, real(n), actor, stamp) for c, n in sorted(plan.pins)]
+        + [("exclude", c, real(n), actor, stamp) for c, n in sorted(plan.excludes)])
+    db.conn.executemany("UPDATE narrative_claims SET assigned_by = 'reviewer' WHERE claim_id = ? AND narrative_id = ?",
+                        [(c, real(n)) for c, n in sorted(plan.pins)])
+    for n, (status, into) in sorted(plan.status.items()):
+        db.execute("UPDATE narratives SET status = ?, merged_into = ?, updated_at = ? WHERE id = ?",
+                   [status, real(into), stamp, real(n)])
+        if status == "merged":  # a reviewer's stance labels toward it now concern the narrative that holds it
+            db.execute("UPDATE OR IGNORE narrative_stances SET narrative_id = ? WHERE narrative_id = ? "
+                       "AND source = 'reviewer'", [real(into), real(n)])
+            db.execute("DELETE FROM narrative_stances WHERE narrative_id = ?", [real(n)])
+    for n, source in sorted(plan.inherit_verdict.items()):
+        db.execute(
+            "UPDATE narratives SET (verdict, verdict_note, verdict_url, verdict_by, verdict_at, review_status) = "
+            "(SELECT verdict, verdict_note, verdict_url, verdict_by, verdict_at, 'in review' FROM narratives "
+            "WHERE id = ?), verdict_from = ? WHERE id = ?", [real(source), real(source), real(n)])
+    db.conn.executemany(
+        "INSERT INTO narrative_history(at, event, narrative_id, other_id, actor, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        [(stamp, e.event, real(e.narrative_id), real(e.other_id), actor, json.dumps(_real_detail(e.detail, real)))
+         for e in plan.history])
+    for flag in plan.flags:
+        add_flag(db, flag.kind, real(flag.narrative_id), real(flag.other_id), flag.detail, stamp=stamp)
+    refresh_stats(db, [real(n) for n in plan.touched | set(plan.status) | set(plan.inherit_verdict)])
+    return ids
+
+
+def _real_detail(detail: dict[str, Any], real: Any) -> dict[str, Any]:
+    return {k: real(v) if k in ("split_from", "into", "from") and isinstance(v, int) else v
+            for k, v in detail.items()}
+
+
+def add_flag(db: sqlite_utils.Database, kind: str, narrative_id: int | None, other_id: int | None,
+             detail: dict[str, Any], *, stamp: str | None = None) -> None:
+    """Open a flag, unless the same one (kind and pair) is already open."""
+    if narrative_id is None:
+        return
+    open_ = db.execute("SELECT 1 FROM narrative_flags WHERE kind = ? AND narrative_id = ? AND other_id IS ? "
+                       "AND resolved_at IS NULL", [kind, narrative_id, other_id]).fetchone()
+    if open_ is None:
+        db.execute("INSERT INTO narrative_flags(kind, narrative_id, other_id, detail, created_at) "
+                   "VALUES (?, ?, ?, ?, ?)", [kind, narrative_id, other_id, json.dumps(detail), stamp or now()])
+
+
+def flags(db: sqlite_utils.Database, narrative_id: int | None = None, *, open_only: bool = True) -> list[
+    dict[str, Any]
+]:
+    """Flags on a narrative (as either side), or all; newest first."""
+    where = ["resolved_at IS NULL"] if open_only else []
+    params: list[Any] = []
+    if narrative_id is not None:
+        where.append("(narrative_id = ? OR other_id = ?)")
+        params += [narrative_id, narrative_id]
+    cursor = db.execute(
+        "SELECT f.id, f.kind, f.narrative_id, f.other_id, f.detail, f.created_at, f.resolved_at, f.resolved_by, "
+        "n.label AS narrative_label, o.label AS other_label FROM narrative_flags f "
+        "LEFT JOIN narratives n ON n.id = f.narrative_id LEFT JOIN narratives o ON o.id = f.other_id "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY f.id DESC", params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def resolve_flag(db: sqlite_utils.Database, flag_id: int, reviewer: str) -> dict[str, Any] | None:
+    """Close a flag; returns it, or None when there is no such open flag."""
+    row = db.execute("SELECT kind, narrative_id, other_id FROM narrative_flags WHERE id = ? AND resolved_at IS NULL",
+                     [flag_id]).fetchone()
+    if row is None:
+        return None
+    db.execute("UPDATE narrative_flags SET resolved_at = ?, resolved_by = ? WHERE id = ?", [now(), reviewer, flag_id])
+    return {"kind": row[0], "narrative_id": row[1], "other_id": row[2]}
+
+
+def refresh_stats(db: sqlite_utils.Database, narrative_ids: Iterable[int | None]) -> None:
+    """Recompute size, distinct articles and outlets (near-duplicates folded into the copy they point to, so a
+    syndicated story counts once), first/last dates and the first outlet of narratives, set-wise."""
+    ids = sorted({int(n) for n in narrative_ids if n is not None})
+    if not ids:
+        return
+    stats = {r[0]: r[1:] for r in _in(db, """
+        SELECT nc.narrative_id, count(*), count(DISTINCT coalesce(a.duplicate_of, a.id)),
+               count(DISTINCT coalesce(orig.source_id, a.source_id)), min(a.published), max(a.published)
+        FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+        LEFT JOIN articles orig ON orig.id = a.duplicate_of
+        WHERE nc.narrative_id IN ({marks}) GROUP BY nc.narrative_id""", ids)}
+    first = dict(_in(db, """
+        SELECT narrative_id, source_id FROM (
+            SELECT nc.narrative_id, a.source_id,
+                   row_number() OVER (PARTITION BY nc.narrative_id ORDER BY a.published, a.id) AS rank
+            FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+            WHERE a.published IS NOT NULL AND nc.narrative_id IN ({marks})) WHERE rank = 1""", ids))
+    stamp = now()
+    db.conn.executemany(
+        "UPDATE narratives SET size = ?, n_articles = ?, n_sources = ?, first_seen = ?, last_seen = ?, "
+        "first_source_id = ?, updated_at = ? WHERE id = ?",
+        [(*stats.get(n, (0, 0, 0, None, None)), first.get(n), stamp, n) for n in ids])
+
+
+def record_unclustered(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> None:
+    """Remember that the model considered these claims and left them out of every narrative."""
+    db.conn.executemany("INSERT OR IGNORE INTO unclustered_claims(claim_id) VALUES (?)", [(int(c),) for c in claim_ids])
+
+
+def dissolve_empty(db: sqlite_utils.Database, narrative_ids: Iterable[int], *, actor: str, reason: str) -> int:
+    """Mark active narratives of ``narrative_ids`` left with no claims as dissolved; returns how many."""
+    emptied = [r[0] for r in _in(db, "SELECT id FROM narratives WHERE status = 'active' AND size = 0 AND id IN "
+                                     "({marks})", narrative_ids)]
+    stamp = now()
+    for n in emptied:
+        db.execute("UPDATE narratives SET status = 'dissolved', updated_at = ? WHERE id = ?", [stamp, n])
+        db.execute("INSERT INTO narrative_history(at, event, narrative_id, actor, detail) VALUES (?, 'dissolved', ?, "
+                   "?, ?)", [stamp, n, actor, json.dumps({"reason": reason})])
+    return len(emptied)
+
+
+def history(db: sqlite_utils.Database, event: str, narrative_id: int | None, *, actor: str,
+            other_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
+    db.execute("INSERT INTO narrative_history(at, event, narrative_id, other_id, actor, detail) VALUES (?,?,?,?,?,?)",
+               [now(), event, narrative_id, other_id, actor, json.dumps(detail or {})])
+
+
+# --- the clusterer's state --------------------------------------------------------------------------------------
+
+def clusterer_settings(db: sqlite_utils.Database) -> tuple[str | None, dict[str, Any] | None]:
+    """The embedding model and clusterer parameters the stored narratives were built with."""
+    return get_meta(db, MODEL_KEY), get_meta_json(db, PARAMS_KEY)
+
+
+def load_clusterer_state(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    blob = get_meta(db, STATE_KEY)
+    if blob is None:
+        return None
+    state: dict[str, Any] = blob_to_arrays(blob)
+    for key in ("n_docs", "use_lexical", "d_embed"):
+        state[key] = state[key].item()
+    return state
+
+
+def save_clusterer_state(db: sqlite_utils.Database, state: dict[str, Any], model: str,
+                         params: dict[str, Any]) -> None:
+    set_meta(db, STATE_KEY, arrays_to_blob({k: np.asarray(v) for k, v in state.items()}))
+    set_meta(db, MODEL_KEY, model)
+    set_meta_json(db, PARAMS_KEY, params)
+
+
+def claims_to_cluster(db: sqlite_utils.Database, model: str, languages: Iterable[str] | None, *,
+                      rebuild: bool) -> list[tuple[int, str, bytes, int]]:
+    """(claim id, text, vector blob, dim) of claims the clusterer has not seen (all with ``rebuild``), in id order,
+    in ``languages`` (articles of unknown language included; None: every language)."""
+    languages = sorted(languages) if languages is not None else None
+    where = "" if rebuild else "AND c.id NOT IN (SELECT claim_id FROM claim_clusters)"
+    if languages is not None:
+        where += f" AND (a.language IS NULL OR a.language IN ({marks(languages)}))"
+    return db.execute(
+        f"SELECT c.id, c.text, e.vector, e.dim FROM claims c JOIN articles a ON a.id = c.article_id "
+        f"JOIN embeddings e ON e.content_hash = c.text_hash AND e.model = ? WHERE 1 {where} ORDER BY c.id",
+        [model, *(languages or [])]).fetchall()
+
+
+def set_claim_clusters(db: sqlite_utils.Database, pairs: Iterable[tuple[int, int]], *, replace_all: bool = False,
+                       merged: dict[int, int] | None = None) -> None:
+    """Record the clusterer's cluster of each claim, and point claims of clusters it merged at the survivor."""
+    if replace_all:
+        db.execute("DELETE FROM claim_clusters")
+    db.conn.executemany("INSERT OR REPLACE INTO claim_clusters(claim_id, cluster_id) VALUES (?, ?)",
+                        [(int(c), int(k)) for c, k in pairs])
+    db.conn.executemany("UPDATE claim_clusters SET cluster_id = ? WHERE cluster_id = ?",
+                        [(int(keep), int(gone)) for gone, keep in sorted((merged or {}).items())])
+
+
+# --- descriptions -----------------------------------------------------------------------------------------------
+
+def describe_inputs(db: sqlite_utils.Database, narrative_ids: Sequence[int], model: str | None,
+                    languages: Iterable[str] | None) -> dict[int, tuple[list[tuple[Any, ...]], np.ndarray | None]]:
+    """Per narrative: its members ``(claim id, text, outlet (of the original for a near-duplicate), covered)``
+    in id order, where ``covered`` says the article's language is one ``model`` represents, and the members'
+    vectors for ``model`` (zero rows where a member has none; None without a model)."""
+    languages = set(languages) if languages is not None else None
+    rows = _in(db, """
+        SELECT nc.narrative_id, c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id), a.language
+        FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+        LEFT JOIN articles orig ON orig.id = a.duplicate_of
+        WHERE nc.narrative_id IN ({marks}) ORDER BY nc.narrative_id, c.id""", narrative_ids)
+    by_narrative: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for n, claim, text, text_hash, source, language in rows:
+        covered = languages is None or language is None or language in languages
+        by_narrative[n].append((claim, text, source, covered, text_hash))
+    vectors: dict[str, np.ndarray] = {}
+    if model:
+        from tracker.store.vectors import load
+
+        vectors = load(db, model, [r[3] for r in rows])
+    out: dict[int, tuple[list[tuple[Any, ...]], np.ndarray | None]] = {}
+    dim = len(next(iter(vectors.values()))) if vectors else 0
+    for n in narrative_ids:
+        found = by_narrative.get(n, [])
+        matrix = None
+        if vectors:
+            matrix = np.zeros((len(found), dim), np.float32)
+            for i, member in enumerate(found):
+                if member[4] in vectors:
+                    matrix[i] = vectors[member[4]]
+        out[n] = ([m[:4] for m in found], matrix)
+    return out
+
+
+def save_description(db: sqlite_utils.Database, narrative_id: int, *, keywords: list[str],
+                     central_claim_id: int | None, representatives: list[int], label: str | None,
+                     centroid: np.ndarray | None, model: str | None, similarity: dict[int, float]) -> None:
+    """Store a narrative's description; the label only where no reviewer named it, the centroid only when there
+    is one (an earlier centroid stays when the members carry no vector)."""
+    db.execute(
+        "UPDATE narratives SET keywords = ?, central_claim_id = ?, representatives = ?, "
+        "label = CASE WHEN label_locked THEN label ELSE ? END, "
+        "centroid = coalesce(?, centroid), centroid_model = coalesce(?, centroid_model) WHERE id = ?",
+        [json.dumps(keywords, ensure_ascii=False), central_claim_id, json.dumps(representatives), label,
+         None if centroid is None else vector_to_blob(centroid), None if centroid is None else model,
+         narrative_id])
+    db.conn.executemany("UPDATE narrative_claims SET similarity = ? WHERE claim_id = ? AND narrative_id = ?",
+                        [(round(float(s), 4), c, narrative_id) for c, s in similarity.items()])
+
+
+def document_frequency(db: sqlite_utils.Database) -> tuple[int, dict[str, int]]:
+    """Claims in the store, and how many contain each word (from the FTS5 index's vocabulary: no pass over the
+    claim texts)."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.claims_vocab USING fts5vocab(main, claims_fts, 'row')")
+    total = int(db.execute("SELECT count(*) FROM claims").fetchone()[0])
+    return total, dict(db.execute("SELECT term, doc FROM temp.claims_vocab").fetchall())
+
+
+def centroids(db: sqlite_utils.Database, model: str, *, narrative_ids: Iterable[int] | None = None,
+              active_only: bool = True) -> tuple[list[tuple[int, str | None, int, str | None]], np.ndarray]:
+    """``(id, label, size, verdict)`` and L2-normalised centroids of narratives whose centroid was computed with
+    ``model`` (vectors of another model are never compared with it)."""
+    where = "centroid IS NOT NULL AND centroid_model = ?"
+    params: list[Any] = [model]
+    if active_only:
+        where += " AND status = 'active'"
+    sql = f"SELECT id, label, size, verdict, centroid FROM narratives WHERE {where}"
+    if narrative_ids is not None:
+        rows = _in(db, sql + " AND id IN ({marks}) ORDER BY id", narrative_ids, params)
+    else:
+        rows = db.execute(sql + " ORDER BY id", params).fetchall()
+    if not rows:
+        return [], np.zeros((0, 0), np.float32)
+    width = Counter(len(r[4]) for r in rows).most_common(1)[0][0]
+    rows = [r for r in rows if len(r[4]) == width]  # a centroid of another width cannot be one of this model's
+    dim = width // 4
+    matrix = np.stack([blob_to_vector(r[4], dim) for r in rows]).astype(np.float32)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return [r[:4] for r in rows], matrix
+
+
+# --- cross-lingual placement ------------------------------------------------------------------------------------
+
+def foreign_claims(db: sqlite_utils.Database, covered: Sequence[str], *, new_only: bool) -> list[tuple[int, str]]:
+    """Claims in languages outside ``covered`` (known language only), not placed by a reviewer nor in a locked
+    narrative; with ``new_only``, only those never considered (in no narrative and not recorded as noise)."""
+    where = ""
+    if new_only:
+        where = ("AND c.id NOT IN (SELECT claim_id FROM narrative_claims) "
+                 "AND c.id NOT IN (SELECT claim_id FROM unclustered_claims)")
+    return db.execute(
+        f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id
+            WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)}) {where} AND c.id NOT IN
+            (SELECT nc.claim_id FROM narrative_claims nc JOIN narratives n ON n.id = nc.narrative_id
+             WHERE nc.assigned_by = 'reviewer' OR n.locked = 1) ORDER BY c.id""", list(covered)).fetchall()
+
+
+def anchor_texts(db: sqlite_utils.Database, covered: Sequence[str], *, min_members: int,
+                 n_anchors: int) -> dict[int, list[str]]:
+    """Per open (active, unlocked) narrative with at least ``min_members`` claims in ``covered`` languages: the
+    texts of its central claim and representatives in those languages (central first, at most ``n_anchors``)."""
+    clause = f"AND (a.language IS NULL OR a.language IN ({marks(covered)}))"
+    open_ = "SELECT id FROM narratives WHERE status = 'active' AND locked = 0"
+    sizes = dict(db.execute(
+        f"SELECT nc.narrative_id, count(*) FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
+        f"JOIN articles a ON a.id = c.article_id WHERE nc.narrative_id IN ({open_}) {clause} "
+        f"GROUP BY nc.narrative_id", list(covered)).fetchall())
+    texts = dict(db.execute(
+        f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id WHERE c.id IN (
+                SELECT central_claim_id FROM narratives WHERE id IN ({open_}) UNION
+                SELECT r.value FROM narratives n, json_each(coalesce(n.representatives, '[]')) r
+                WHERE n.id IN ({open_})) {clause}""", list(covered)).fetchall())
+    anchors: dict[int, list[str]] = {}
+    for narrative_id, central, representatives in db.execute(
+            "SELECT id, central_claim_id, representatives FROM narratives WHERE status = 'active' AND locked = 0"):
+        try:
+            ids = dict.fromkeys([central, *json.loads(representatives or "[]")])
+        except (ValueError, TypeError):
+            ids = dict.fromkeys([central])
+        chosen = [texts[i] for i in ids if i in texts][:n_anchors]
+        if chosen and sizes.get(narrative_id, 0) >= min_members:
+            anchors[narrative_id] = chosen
+    return anchors

@@ -1,0 +1,184 @@
+"""Stance in the store: targets, stance rows, labelled examples and fitted models (JSON state plus arrays)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from tracker.store.base import BadBlob, arrays_to_blob, blob_to_arrays, now
+from tracker.store.narratives import _in
+
+# --- targets ----------------------------------------------------------------------------------------------------
+
+
+def upsert_target(db: sqlite_utils.Database, name: str, *, aliases: list[str], description: str,
+                  examples: dict[str, list[str]]) -> int:
+    db.execute(
+        "INSERT INTO targets(name, aliases, description, examples) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET aliases = excluded.aliases, description = excluded.description, "
+        "examples = excluded.examples",
+        [name, json.dumps(aliases, ensure_ascii=False), description, json.dumps(examples, ensure_ascii=False)])
+    return int(db.execute("SELECT id FROM targets WHERE name = ?", [name]).fetchone()[0])
+
+
+def has_target(db: sqlite_utils.Database, name: str) -> bool:
+    return db.execute("SELECT 1 FROM targets WHERE name = ?", [name]).fetchone() is not None
+
+
+def target(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
+    """Target ``name`` (case-insensitive) with aliases and examples decoded, or None."""
+    row = db.execute("SELECT id, name, aliases, description, examples FROM targets WHERE lower(name) = lower(?)",
+                     [name]).fetchone()
+    if row is None:
+        return None
+    return {"id": row[0], "name": row[1], "aliases": _json(row[2], []), "description": row[3],
+            "examples": _json(row[4], {})}
+
+
+def _json(raw: Any, default: Any) -> Any:
+    try:
+        return json.loads(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def target_names(db: sqlite_utils.Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM targets ORDER BY id")]
+
+
+def targets(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    return [t for name in target_names(db) if (t := target(db, name)) is not None]
+
+
+# --- labels -----------------------------------------------------------------------------------------------------
+
+
+def labels(db: sqlite_utils.Database, target_name: str) -> list[tuple[str, str]]:
+    """``(text, label)`` of every user or reviewer label toward ``target_name``, oldest first."""
+    return db.execute("SELECT text, label FROM stance_labels WHERE task = 'target' AND lower(target) = lower(?) "
+                      "ORDER BY id", [target_name]).fetchall()
+
+
+def add_labels(db: sqlite_utils.Database, rows: Iterable[tuple[str, str, str]], *, origin: str,
+               created_by: str) -> int:
+    """Store ``(target, text, label)`` examples; returns how many."""
+    values = [(t, text, label, origin, created_by, now()) for t, text, label in rows]
+    db.conn.executemany("INSERT INTO stance_labels(task, target, text, label, origin, created_by, created_at) "
+                        "VALUES ('target', ?, ?, ?, ?, ?, ?)", values)
+    return len(values)
+
+
+# --- models -----------------------------------------------------------------------------------------------------
+
+
+def save_model(db: sqlite_utils.Database, kind: str, *, params: dict[str, Any], metrics: dict[str, Any],
+               n_train: int, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """Record a fitted model; returns its version (``<kind>:v<n>``)."""
+    n = db.execute("SELECT count(*) FROM models WHERE kind = ?", [kind]).fetchone()[0]
+    version = f"{kind}:v{n + 1}"
+    while db.execute("SELECT 1 FROM models WHERE version = ?", [version]).fetchone():
+        n += 1
+        version = f"{kind}:v{n + 1}"
+    db.execute("INSERT INTO models(kind, version, params, metrics, n_train, state, arrays, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               [kind, version, json.dumps(params), json.dumps(metrics), n_train, json.dumps(state),
+                arrays_to_blob(arrays), now()])
+    return version
+
+
+def latest_model(db: sqlite_utils.Database, kind: str) -> tuple[str, dict[str, Any], dict[str, np.ndarray]] | None:
+    """The newest stored model of ``kind`` as (version, state, arrays); models of earlier versions that were
+    pickled (no state) are skipped, never read.
+
+    Raises:
+        BadBlob: the newest model's state or arrays are not what tracker writes.
+    """
+    row = db.execute("SELECT version, state, arrays FROM models WHERE kind = ? AND state IS NOT NULL "
+                     "ORDER BY id DESC LIMIT 1", [kind]).fetchone()
+    if row is None:
+        return None
+    try:
+        state = json.loads(row[1])
+    except ValueError as exc:
+        raise BadBlob(f"model {row[0]}: stored state is not JSON") from exc
+    return row[0], state, blob_to_arrays(row[2]) if row[2] is not None else {}
+
+
+def models(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every stored model: kind, version, params, metrics, n_train, created_at (newest first)."""
+    cursor = db.execute("SELECT kind, version, params, metrics, n_train, created_at FROM models ORDER BY id DESC")
+    return [dict(zip([d[0] for d in cursor.description], r, strict=True)) for r in cursor.fetchall()]
+
+
+# --- stances ----------------------------------------------------------------------------------------------------
+
+
+def claims_without_stance(db: sqlite_utils.Database, target_id: int, *, recompute: bool) -> list[
+    tuple[int, str, int, str | None]
+]:
+    """``(claim id, text, article id, article language)`` of claims with no stance toward the target yet (all
+    claims with ``recompute``), in id order."""
+    where = "" if recompute else (
+        "WHERE NOT EXISTS (SELECT 1 FROM stances s WHERE s.subject = 'claim' AND s.subject_id = c.id "
+        "AND s.target_id = ?)")
+    return db.execute(f"SELECT c.id, c.text, c.article_id, a.language FROM claims c "
+                      f"JOIN articles a ON a.id = c.article_id {where} ORDER BY c.id",
+                      [] if recompute else [target_id]).fetchall()
+
+
+def article_headers(db: sqlite_utils.Database, article_ids: Iterable[int]) -> dict[int, tuple[str | None, str]]:
+    """``article id -> (title, text)``."""
+    return {r[0]: (r[1], r[2]) for r in _in(db, "SELECT id, title, text FROM articles WHERE id IN ({marks})",
+                                            article_ids)}
+
+
+def save_claim_stances(db: sqlite_utils.Database, target_id: int,
+                       rows: Sequence[tuple[int, str, float, str]]) -> None:
+    """``(claim id, label, score, model)`` rows; a reviewer's stance is never overwritten."""
+    db.conn.executemany(
+        "INSERT INTO stances(subject, subject_id, target_id, label, score, model, source) "
+        "VALUES ('claim', ?, ?, ?, ?, ?, 'model') ON CONFLICT(subject, subject_id, target_id) "
+        "DO UPDATE SET label = excluded.label, score = excluded.score, model = excluded.model "
+        "WHERE stances.source = 'model'",
+        [(c, target_id, label, score, model) for c, label, score, model in rows])
+
+
+def claim_stances_of_articles(db: sqlite_utils.Database, target_id: int,
+                              article_ids: Iterable[int]) -> list[tuple[int, str, float]]:
+    """``(article id, label, score)`` of every claim stance toward the target in those articles."""
+    return _in(db, "SELECT c.article_id, s.label, s.score FROM stances s JOIN claims c ON c.id = s.subject_id "
+                   "WHERE s.subject = 'claim' AND s.target_id = ? AND c.article_id IN ({marks})", article_ids,
+               [target_id])
+
+
+def save_article_stances(db: sqlite_utils.Database, target_id: int,
+                         rows: Sequence[tuple[int, str, float, str]]) -> None:
+    """``(article id, label, score, model)`` rows; a reviewer's stance is never overwritten."""
+    db.conn.executemany(
+        "INSERT INTO stances(subject, subject_id, target_id, label, score, model, source) "
+        "VALUES ('article', ?, ?, ?, ?, ?, 'model') ON CONFLICT(subject, subject_id, target_id) "
+        "DO UPDATE SET label = excluded.label, score = excluded.score, model = excluded.model "
+        "WHERE stances.source = 'model'",
+        [(a, target_id, label, score, model) for a, label, score, model in rows])
+
+
+def members_without_narrative_stance(db: sqlite_utils.Database) -> list[tuple[int, int, str | None]]:
+    """``(claim id, narrative id, attribution)`` of clustered claims with no stance toward their narrative."""
+    return db.execute(
+        """SELECT nc.claim_id, nc.narrative_id, c.attribution FROM narrative_claims nc
+           JOIN claims c ON c.id = nc.claim_id
+           LEFT JOIN narrative_stances ns ON ns.claim_id = nc.claim_id AND ns.narrative_id = nc.narrative_id
+           WHERE ns.claim_id IS NULL""").fetchall()
+
+
+def save_narrative_stances(db: sqlite_utils.Database, rows: Sequence[tuple[int, int, str, float, str]]) -> None:
+    """``(claim id, narrative id, label, score, model)``; model rows of claims no longer in that narrative go."""
+    db.conn.executemany("INSERT INTO narrative_stances(claim_id, narrative_id, label, score, model, source) "
+                        "VALUES (?, ?, ?, ?, ?, 'model')", rows)
+    db.execute("DELETE FROM narrative_stances WHERE source = 'model' AND NOT EXISTS (SELECT 1 FROM "
+               "narrative_claims nc WHERE nc.claim_id = narrative_stances.claim_id "
+               "AND nc.narrative_id = narrative_stances.narrative_id)")

@@ -1,0 +1,115 @@
+"""Themes in the store: what regrouping reads, writing a regrouping with stable ids, and theme descriptions."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from tracker.store.base import blobs_to_matrix, now
+from tracker.store.narratives import _in
+
+
+def grouping_inputs(db: sqlite_utils.Database, model: str) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Active narratives with a centroid of ``model`` that no reviewer placed in a theme: ids, centroids, sizes
+    and current theme (-1 for none)."""
+    rows = db.execute(
+        "SELECT id, centroid, size, theme_id FROM narratives WHERE status = 'active' AND centroid IS NOT NULL "
+        "AND centroid_model = ? AND theme_locked = 0 ORDER BY id", [model]).fetchall()
+    if not rows:
+        return [], np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = Counter(len(r[1]) for r in rows).most_common(1)[0][0]
+    rows = [r for r in rows if len(r[1]) == width]  # a centroid of another width cannot be one of this model's
+    dim = width // 4
+    return ([r[0] for r in rows], blobs_to_matrix([r[1] for r in rows], dim),
+            np.array([r[2] for r in rows], np.int64), np.array([-1 if r[3] is None else r[3] for r in rows]))
+
+
+def pinned(db: sqlite_utils.Database) -> set[int]:
+    """Active themes a reviewer put a narrative in: they stay whatever the grouping finds."""
+    return {t for (t,) in db.execute(
+        "SELECT DISTINCT n.theme_id FROM narratives n JOIN themes t ON t.id = n.theme_id "
+        "WHERE n.status = 'active' AND n.theme_locked = 1 AND t.status = 'active'")}
+
+
+def apply_grouping(db: sqlite_utils.Database, narrative_ids: Sequence[int], labels: Sequence[int],
+                   kept: dict[int, int]) -> tuple[list[int], int, int]:
+    """Write a regrouping: label ``k`` of the grouping continues theme ``kept[k]`` or founds a new theme; themes
+    left with no narrative (and no reviewer-placed one) dissolve. Returns (live theme ids, created, dissolved)."""
+    stamp = now()
+    theme_of: dict[int, int] = {}
+    created = 0
+    for label in sorted(set(labels) - {-1}):
+        if label in kept:
+            theme_of[label] = kept[label]
+            db.execute("UPDATE themes SET status = 'active', updated_at = ? WHERE id = ?", [stamp, kept[label]])
+        else:
+            created += 1
+            theme_of[label] = int(db.execute("INSERT INTO themes(status, created_at, updated_at) "
+                                             "VALUES ('active', ?, ?)", [stamp, stamp]).lastrowid)
+    db.execute("UPDATE narratives SET theme_id = NULL WHERE theme_id IS NOT NULL AND theme_locked = 0")
+    db.conn.executemany("UPDATE narratives SET theme_id = ? WHERE id = ?",
+                        [(theme_of[int(k)], n) for n, k in zip(narrative_ids, labels) if k >= 0])
+    live = sorted(set(theme_of.values()) | pinned(db))
+    dissolved = db.execute(
+        f"UPDATE themes SET status = 'dissolved', updated_at = ? WHERE status = 'active' AND id NOT IN "
+        f"({','.join('?' * len(live)) or 'NULL'})", [stamp, *live]).rowcount
+    return live, created, dissolved
+
+
+def description_inputs(db: sqlite_utils.Database, theme_id: int) -> tuple[tuple[Any, ...], list[str]]:
+    """A theme's counts (narratives, claims, outlets, first and last date) and its claims' texts."""
+    stats = db.execute(
+        """SELECT count(DISTINCT n.id), count(c.id), count(DISTINCT coalesce(orig.source_id, a.source_id)),
+                  min(a.published), max(a.published)
+           FROM narratives n JOIN narrative_claims nc ON nc.narrative_id = n.id
+           JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+           LEFT JOIN articles orig ON orig.id = a.duplicate_of
+           WHERE n.theme_id = ? AND n.status = 'active'""", [theme_id]).fetchone()
+    texts = [t for (t,) in db.execute(
+        "SELECT c.text FROM narratives n JOIN narrative_claims nc ON nc.narrative_id = n.id "
+        "JOIN claims c ON c.id = nc.claim_id WHERE n.theme_id = ? AND n.status = 'active'", [theme_id])]
+    return tuple(stats), texts
+
+
+def save_description(db: sqlite_utils.Database, theme_id: int, stats: Sequence[Any], keywords: list[str],
+                     label: str | None) -> None:
+    """Store a theme's counts, keywords and (unless a reviewer named it) label."""
+    db.execute(
+        "UPDATE themes SET keywords = ?, n_narratives = ?, size = ?, n_sources = ?, first_seen = ?, last_seen = ?, "
+        "label = CASE WHEN label_locked THEN label ELSE ? END WHERE id = ?",
+        [json.dumps(keywords, ensure_ascii=False), *stats, label, theme_id])
+
+
+def get(db: sqlite_utils.Database, theme_id: int) -> dict[str, Any] | None:
+    cursor = db.execute("SELECT * FROM themes WHERE id = ?", [theme_id])
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def rename(db: sqlite_utils.Database, theme_id: int, label: str) -> None:
+    db.execute("UPDATE themes SET label = ?, label_locked = 1, updated_at = ? WHERE id = ?", [label, now(), theme_id])
+
+
+def place_narrative(db: sqlite_utils.Database, narrative_id: int, theme_id: int | None) -> None:
+    """A reviewer's choice of theme for a narrative (None: no theme); regrouping leaves it there."""
+    db.execute("UPDATE narratives SET theme_id = ?, theme_locked = 1, updated_at = ? WHERE id = ?",
+               [theme_id, now(), narrative_id])
+
+
+def members(db: sqlite_utils.Database) -> dict[int, list[int]]:
+    """Narrative ids of every active theme."""
+    out: dict[int, list[int]] = {}
+    for narrative_id, theme_id in db.execute(
+            "SELECT n.id, n.theme_id FROM narratives n JOIN themes t ON t.id = n.theme_id "
+            "WHERE n.status = 'active' AND t.status = 'active' ORDER BY n.id"):
+        out.setdefault(theme_id, []).append(narrative_id)
+    return out
+
+
+def active(db: sqlite_utils.Database, theme_ids: Iterable[int]) -> set[int]:
+    return {r[0] for r in _in(db, "SELECT id FROM themes WHERE status = 'active' AND id IN ({marks})", theme_ids)}
