@@ -93,7 +93,7 @@ def make_sample_store(path_or_store: str | Path | Store = ":memory:") -> Store:
     """
     store = path_or_store if isinstance(path_or_store, Store) else Store(path_or_store)
     rng = random.Random(7)
-    embedder = HashingEmbedder(dim=64)
+    embedder = HashingEmbedder()  # what get_embedder('hashing') gives: the pipeline can run on this store
     now = "2025-06-01T00:00:00+00:00"
     claim_rows: list[tuple] = []  # (claim_id, narrative_index, text, stance label, attribution)
     with store.write() as db:
@@ -241,4 +241,4 @@ def _article_of(db: sqlite_utils.Database, claim_id: int) -> int:
 
 def sample_vectors(texts: list[str]) -> np.ndarray:
     """The embeddings the sample store uses, for tests that embed a query."""
-    return HashingEmbedder(dim=64).encode(texts)
+    return HashingEmbedder().encode(texts)

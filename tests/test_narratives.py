@@ -155,7 +155,9 @@ def test_narratives_are_created_with_descriptions(store: World) -> None:
         assert row["central_claim_id"] in members[nid]
         assert set(json.loads(row["representatives"])) <= set(members[nid])
         assert row["first_seen"] == "2024-01-10" and row["last_seen"] == "2024-02-13"
-        assert row["centroid"] is not None
+        assert row["centroid"] is not None and row["centroid_model"] == "hashing"
+    # every member carries its similarity to its narrative's centroid (representatives are ranked by it)
+    assert store.db.execute("SELECT count(*) FROM narrative_claims WHERE similarity IS NULL").fetchone()[0] == 0
 
 
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001
@@ -213,13 +215,13 @@ def test_rebuild_keeps_ids_and_memberships_on_unchanged_data(store: World) -> No
     assert store.membership() == before
 
 
-def test_changed_settings_require_a_rebuild(store: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracker.pipeline import NarrativeError
-
-    monkeypatch.setenv("TRACKER_CLUSTER_THRESHOLD", "0.6")
-    with pytest.raises(NarrativeError, match="rebuild"):
-        run_narratives(store.store, store.embedder)
-    run_narratives(store.store, store.embedder, rebuild=True)  # allowed
+def test_changed_settings_rebuild_and_keep_ids(store: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = store.membership()
+    monkeypatch.setenv("TRACKER_CLUSTER_THRESHOLD", "0.44")
+    counts = run_narratives(store.store, store.embedder).counts
+    assert "settings changed" in counts["rebuilt"] and "0.44" in counts["rebuilt"]
+    assert store.membership() == before  # the same clusters keep their narrative ids
+    assert "rebuilt" not in run_narratives(store.store, store.embedder).counts  # now the stored settings
 
 
 # --- reviewer decisions --------------------------------------------------------------------------------------

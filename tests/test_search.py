@@ -144,3 +144,25 @@ def test_cli_search_json(store, run_cli, tmp_path: Path, monkeypatch) -> None:  
     assert len(data["claims"]) == 2
     table = run_cli("search", 'NEAR("Dasu" AND (dam', "--db", db_path)
     assert table.exit_code == 0 and "Dasu" in table.stdout
+
+
+def test_centroids_of_another_model_are_never_compared(store) -> None:  # noqa: ANN001
+    """MiniLM and e5 are both 384-d: vectors are compared only when the same model made them."""
+    from tracker.pipeline import run_themes
+    from tracker.store.queries import related_narratives
+
+    embedder = get_embedder("hashing")
+    hits = search_narratives(store, "CPEC loans push Pakistan into a debt trap", embedder=embedder)
+    debt = hits[0].narrative_id
+    with store.write() as db:
+        db.execute("UPDATE narratives SET centroid_model = 'another-model-of-the-same-width' WHERE id = ?", [debt])
+    again = search_narratives(store, "CPEC loans push Pakistan into a debt trap", embedder=embedder)
+    assert debt not in [h.narrative_id for h in again]
+    others = [r[0] for r in store.db.execute("SELECT id FROM narratives WHERE status = 'active' AND id != ?",
+                                             [debt])]
+    for other in others:
+        assert debt not in related_narratives(store.db, other)["id"].tolist()
+    assert related_narratives(store.db, debt).empty  # nothing else was made by its model
+    run_themes(store, embedder, threshold=0.0)  # everything would group at threshold 0 ...
+    assert store.db.execute("SELECT theme_id FROM narratives WHERE id = ?", [debt]).fetchone()[0] is None
+

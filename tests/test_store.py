@@ -156,18 +156,20 @@ def test_each_thread_has_its_own_connection_and_transaction(tmp_store):
     second.join(10)
     assert errors
     assert {r[0] for r in store.db.execute("SELECT name FROM sources")} == {"kept"}
-    connections = set()
+    connections: list[object] = []  # the objects themselves: ids of collected ones could be reused
+    together = threading.Barrier(3)
 
     def remember() -> None:
-        connections.add(id(store.db))
+        connections.append(store.db)
+        together.wait(5)
 
     threads = [threading.Thread(target=remember) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    remember()
-    assert len(connections) == 4
+    remember_main = store.db
+    assert len({id(c) for c in [*connections, remember_main]}) == 4
 
 
 def test_a_writer_waits_for_another_process_and_then_gives_up_in_one_line(tmp_store):

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from tracker.resources import read_jsonl
 
@@ -81,6 +80,8 @@ class CheckworthyModel:
 
     def fit(self, texts: list[str], labels: list[int], vectors: np.ndarray | None = None) -> CheckworthyModel:
         """Fit on ``texts`` (``vectors``: their embeddings, if already computed)."""
+        from sklearn.linear_model import LogisticRegression
+
         self.classifier_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced",
                                               random_state=self.random_state)
         self.classifier_.fit(self._features(texts, vectors), np.asarray(labels, dtype=int))

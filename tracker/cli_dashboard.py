@@ -278,3 +278,45 @@ def stance_command(subject: str, subject_id: int, label: str, target: str | None
     target = target or str(settings.get("default_target"))
     review.correct_stance(open_store(db_path, create=False), subject, subject_id, target, label, reviewer=reviewer)
     click.echo(f"{subject} {subject_id}: {label} toward {target}")
+
+
+@review_group.command("flags")
+@click.option("--narrative", "narrative_id", type=int, default=None, help="Only flags on this narrative.")
+@db_option
+@friendly_errors
+def flags_command(narrative_id: int | None, db_path: str | None) -> None:
+    """List what the model asks a reviewer to look at: merges it did not make because the verdicts differ
+    (merge-proposed), verdicts a split part inherited (verdict-inherited).
+
+    \b
+    Example:
+        tracker review flags --db cpec.db
+        tracker review resolve-flag 3 --reviewer Ayesha --db cpec.db
+    """
+    from tracker.store import narratives as store_narratives
+
+    found = store_narratives.flags(open_store(db_path, create=False).db, narrative_id)
+    if not found:
+        click.echo("no open flags")
+    for flag in found:
+        other = f" and #{flag['other_id']} {flag['other_label'] or ''}" if flag["other_id"] else ""
+        click.echo(f"flag {flag['id']}: {flag['kind']} on #{flag['narrative_id']} {flag['narrative_label'] or ''}"
+                   f"{other} ({flag['created_at']}) {flag['detail']}")
+
+
+@review_group.command("resolve-flag")
+@click.argument("flag_id", type=int)
+@reviewer_option
+@note_option
+@db_option
+@friendly_errors
+def resolve_flag_command(flag_id: int, reviewer: str, note: str | None, db_path: str | None) -> None:
+    """Close a flag after looking at it (merge the pair with 'review merge' first if they belong together).
+
+    \b
+    Example:
+        tracker review resolve-flag 3 --note "different claims" --reviewer Ayesha
+    """
+    review.resolve_flag(open_store(db_path, create=False), flag_id, reviewer=reviewer, note=note)
+    click.echo(f"flag {flag_id} resolved")
+

@@ -11,15 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    adjusted_rand_score,
-    average_precision_score,
-    f1_score,
-    normalized_mutual_info_score,
-    precision_recall_fscore_support,
-)
-from sklearn.metrics.cluster import contingency_matrix
+
+# scikit-learn is imported inside the functions that use it: it takes seconds to import, and every CLI command
+# (a reviewer's one-line action included) would pay for it.
 
 # --- clustering -------------------------------------------------------------------------------------------------
 
@@ -38,6 +32,8 @@ def _codes(gold: Any, pred: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def bcubed(gold: Any, pred: Any) -> tuple[float, float, float]:
     """B-cubed precision, recall and F1; a predicted -1 or None (noise) counts as a singleton per item."""
+    from sklearn.metrics.cluster import contingency_matrix
+
     g, p = _codes(gold, pred)
     if len(g) == 0:
         return 0.0, 0.0, 0.0
@@ -52,11 +48,15 @@ def bcubed(gold: Any, pred: Any) -> tuple[float, float, float]:
 
 def ari(gold: Any, pred: Any) -> float:
     """Adjusted Rand index, noise items as singletons."""
+    from sklearn.metrics import adjusted_rand_score
+
     return float(adjusted_rand_score(*_codes(gold, pred)))
 
 
 def nmi(gold: Any, pred: Any) -> float:
     """Normalised mutual information (arithmetic mean), noise items as singletons."""
+    from sklearn.metrics import normalized_mutual_info_score
+
     return float(normalized_mutual_info_score(*_codes(gold, pred)))
 
 
@@ -70,6 +70,8 @@ def cluster_metrics(gold: Any, pred: Any) -> dict[str, float]:
 
 
 def per_label(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, float]]:
+    from sklearn.metrics import precision_recall_fscore_support
+
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=list(labels), zero_division=0)
     return {label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
                     "f1": round(float(f[i]), 4), "support": int(s[i])} for i, label in enumerate(labels)}
@@ -77,6 +79,8 @@ def per_label(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
 
 def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
     """Unweighted mean F1 over ``labels`` (default: the labels seen in ``gold``)."""
+    from sklearn.metrics import f1_score
+
     labels = sorted(set(gold)) if labels is None else list(labels)
     if not labels or not len(gold):
         return 0.0
@@ -117,6 +121,8 @@ def expected_calibration_error(proba: np.ndarray, gold_index: Sequence[int], n_b
 
 def classification_metrics(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
     """Macro-F1, accuracy and per-label precision/recall/F1/support."""
+    from sklearn.metrics import accuracy_score
+
     return {"macro_f1": round(macro_f1(gold, pred, labels), 4),
             "accuracy": round(float(accuracy_score(gold, pred)), 4) if len(gold) else 0.0,
             "per_label": per_label(gold, pred, labels)}
@@ -153,6 +159,8 @@ def match_metrics(relevant: Sequence[Sequence[str]], ranked: Sequence[Sequence[s
 
 def average_precision(gold: Sequence[int], scores: Sequence[float]) -> float:
     """Average precision of ``scores`` ranking the positives of ``gold`` (0 when there is none)."""
+    from sklearn.metrics import average_precision_score
+
     return float(average_precision_score(gold, scores)) if any(gold) else 0.0
 
 

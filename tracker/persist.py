@@ -12,9 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 
 from tracker import TrackerError
 
@@ -23,7 +20,7 @@ class BadModelState(TrackerError):
     """A stored model state is not one tracker writes (unknown kind, missing arrays)."""
 
 
-_LINEAR = {"LogisticRegression": LogisticRegression, "LinearSVC": LinearSVC}
+_LINEAR = ("LogisticRegression", "LinearSVC")
 _TFIDF_PARAMS = ("analyzer", "ngram_range", "lowercase", "sublinear_tf", "token_pattern", "min_df", "norm",
                  "use_idf", "smooth_idf", "stop_words")
 
@@ -38,7 +35,7 @@ def dump(estimator: Any, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str
         arrays[f"{prefix}.intercept"] = np.atleast_1d(np.asarray(estimator.intercept_, dtype=np.float64))
         arrays[f"{prefix}.classes"] = np.asarray(estimator.classes_).astype(str)
         return {"kind": name}
-    if isinstance(estimator, TfidfVectorizer):
+    if name == "TfidfVectorizer":
         terms = sorted(estimator.vocabulary_, key=estimator.vocabulary_.get)
         arrays[f"{prefix}.terms"] = np.asarray(terms, dtype=str)
         arrays[f"{prefix}.idf"] = np.asarray(estimator.idf_, dtype=np.float64)
@@ -52,10 +49,14 @@ def load(state: dict[str, Any] | None, prefix: str, arrays: dict[str, np.ndarray
     """Rebuild an estimator written by :func:`dump`."""
     if state is None:
         return None
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
     kind = state.get("kind") if isinstance(state, dict) else None
     try:
         if kind in _LINEAR:
-            estimator = _LINEAR[kind]()
+            estimator = {"LogisticRegression": LogisticRegression, "LinearSVC": LinearSVC}[kind]()
             estimator.coef_ = np.asarray(arrays[f"{prefix}.coef"], dtype=np.float64)
             estimator.intercept_ = np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64)
             estimator.classes_ = np.asarray(arrays[f"{prefix}.classes"]).astype(str).astype(object)

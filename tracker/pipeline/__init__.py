@@ -18,7 +18,7 @@ from tracker import settings
 from tracker.embed import Embedder, get_embedder
 from tracker.ingest import IngestOptions, ingest, load_sources
 from tracker.pipeline.claims import CachedEmbedder, crosslingual_embedder, run_checkworthy, run_claims, run_embed
-from tracker.pipeline.narratives import NarrativeError, place_crosslingual, run_narratives, run_themes
+from tracker.pipeline.narratives import place_crosslingual, run_narratives, run_themes
 from tracker.pipeline.progress import NO_PROGRESS, Progress, StageResult, tqdm_progress
 from tracker.pipeline.stance import run_stance
 from tracker.records import IngestReport, Problem
@@ -27,7 +27,7 @@ from tracker.store import base as store_base
 
 __all__ = ["update", "UpdateReport", "STAGES", "StageResult", "CachedEmbedder", "crosslingual_embedder",
            "run_claims", "run_embed", "run_checkworthy", "run_narratives", "place_crosslingual", "run_themes",
-           "run_stance", "NarrativeError", "tqdm_progress", "NO_PROGRESS", "update_lock"]
+           "run_stance", "tqdm_progress", "NO_PROGRESS", "update_lock"]
 
 STAGES = ("claims", "embed", "narratives", "stance")
 

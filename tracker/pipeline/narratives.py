@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tracker import TrackerError, settings
+from tracker import settings
 from tracker.cluster import IncrementalClusterer, match_labels
 from tracker.embed import Embedder
 from tracker.narratives import Member, describe, distinctive_keywords, keyword_label
@@ -24,13 +24,10 @@ from tracker.store import Store
 from tracker.store import base as store_base
 from tracker.store import narratives as store_narratives
 from tracker.store import themes as store_themes
+from tracker.store.base import BadBlob
 from tracker.themes import group_narratives
 
 DESCRIBE_BATCH = 200  # narratives described per transaction
-
-
-class NarrativeError(TrackerError):
-    """The narratives stage cannot run on this store as it is."""
 
 
 def clusterer_params() -> dict[str, Any]:
@@ -42,18 +39,22 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
     """Cluster new claims into narratives (or, with ``rebuild``, all claims again) and apply the planner's plan.
 
     Claims in languages the embedder does not represent are left to :func:`place_crosslingual`. Reviewer
-    decisions hold through both (see :mod:`tracker.planner`).
-
-    Raises:
-        NarrativeError: the stored narratives were built with another model or settings (and no ``rebuild``).
+    decisions hold through both (see :mod:`tracker.planner`). When the stored narratives were built with another
+    embedding model or clusterer setting, the run is a rebuild with the new ones (``counts["rebuilt"]`` says
+    why): the ids, reviewer decisions and verdicts are kept, so nothing a reviewer did is lost.
     """
     params = clusterer_params()
     stored_model, stored_params = store_narratives.clusterer_settings(store.db)
+    reason = None
     if not rebuild and stored_model is not None and (stored_model != embedder.name or stored_params != params):
-        raise NarrativeError(
-            f"narratives were built with {stored_model} {stored_params}; now {embedder.name} {params}: "
-            "run 'tracker narratives --rebuild' (reviewers' decisions and verdicts are kept)")
-    state = None if rebuild else store_narratives.load_clusterer_state(store.db)
+        reason = f"settings changed: {stored_model} {stored_params} -> {embedder.name} {params}"
+        rebuild = True
+    state = None
+    if not rebuild:
+        try:
+            state = store_narratives.load_clusterer_state(store.db)
+        except BadBlob:  # damaged or crafted: never read as anything but arrays, and rebuilt from the claims
+            reason, rebuild = "the stored clusterer state could not be read", True
     fresh = rebuild or state is None
     rows = store_narratives.claims_to_cluster(store.db, embedder.name, getattr(embedder, "languages", None),
                                               rebuild=fresh)
@@ -96,7 +97,8 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
         ids = store_narratives.apply_plan(db, plan, actor=MODEL)
         store_narratives.record_unclustered(
             db, [c for c, label in proposal.clusters.items() if label < 0 and c not in membership.members])
-        counts = {"claims": len(rows), **{k: v for k, v in plan.counts().items() if k != "moved"}}
+        counts = {"claims": len(rows), **{k: v for k, v in plan.counts().items() if k != "moved"},
+                  **({"rebuilt": reason} if reason else {})}
         if rebuild:
             store_narratives.history(db, "rebuilt", None, actor=MODEL, detail=counts)
         store_base.finish_run(db, run_id, counts)

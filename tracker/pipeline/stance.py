@@ -8,10 +8,11 @@ arrays, never pickle) with its version and cross-validated scores; each predicti
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tracker import TrackerError
 from tracker.embed import Embedder
 from tracker.metrics import f_avg, macro_f1
 from tracker.pipeline.claims import CachedEmbedder, crosslingual_embedder
@@ -26,10 +27,12 @@ from tracker.stance import (
     narrative_stance,
     shipped_targets,
 )
-from tracker.stance_model import TargetStanceModel
 from tracker.store import Store
 from tracker.store import base as store_base
 from tracker.store import stance as store_stance
+
+if TYPE_CHECKING:  # the model module imports scikit-learn (seconds): only the stance stage needs it
+    from tracker.stance_model import TargetStanceModel
 
 BATCH = 2000  # claims scored and written per transaction
 
@@ -95,6 +98,8 @@ def train(store: Store, target_name: str, embedder: Embedder, *, folds: int = 5)
     """
     from sklearn.model_selection import StratifiedKFold
 
+    from tracker.stance_model import TargetStanceModel
+
     target = get_target(store, target_name)
     rows = training_rows(store, target)
     labels = [r[2] for r in rows]
@@ -125,6 +130,8 @@ def train(store: Store, target_name: str, embedder: Embedder, *, folds: int = 5)
 
 def latest_model(store: Store, target_name: str, embedder: Embedder) -> tuple[str, TargetStanceModel] | None:
     """The newest model of a target with live embedders set, or None when it has none yet."""
+    from tracker.stance_model import TargetStanceModel
+
     found = store_stance.latest_model(store.db, f"target-stance:{target_name}")
     if found is None:
         return None
@@ -147,9 +154,16 @@ def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
     counts: dict[str, Any] = {}
     cached = CachedEmbedder(store, embedder)
     for name in store_stance.target_names(store.db):
-        found = latest_model(store, name, cached)
+        try:
+            found = latest_model(store, name, cached)
+        except TrackerError:  # a stored model tracker cannot read (damaged, or crafted): it is refitted, not run
+            found = None
         if found is None:
-            train(store, name, cached)
+            try:
+                train(store, name, cached)
+            except TargetError as exc:  # a target nobody has given examples for yet: the others still run
+                counts[name] = f"not measured ({exc})"
+                continue
             found = latest_model(store, name, cached)
         assert found is not None
         version, model = found

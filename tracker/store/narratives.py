@@ -16,6 +16,7 @@ import sqlite_utils
 
 from tracker.records import MembershipState, NarrativeState, Plan
 from tracker.store.base import (
+    BadBlob,
     arrays_to_blob,
     blob_to_arrays,
     blob_to_vector,
@@ -303,6 +304,9 @@ def load_clusterer_state(db: sqlite_utils.Database) -> dict[str, Any] | None:
     if blob is None:
         return None
     state: dict[str, Any] = blob_to_arrays(blob)
+    missing = {"sums", "counts", "parent", "df", "n_docs", "use_lexical", "d_embed"} - set(state)
+    if missing:
+        raise BadBlob(f"the stored clusterer state lacks {', '.join(sorted(missing))}")
     for key in ("n_docs", "use_lexical", "d_embed"):
         state[key] = state[key].item()
     return state
