@@ -419,7 +419,7 @@ def test_every_bad_record_gets_one_line_and_the_rest_ingests(run_cli, tmp_store,
     ]) + "\n")
     bad_csv = tmp_path / "rows.csv"
     bad_csv.write_text(f"title,text,date\nok,{prose(73).replace(chr(10), ' ')},2024-01-01\nshort row\n"
-                       f"empty,,2024-01-02\n")
+                       f",,2024-01-02\n")
     rng = random.Random(0)
     binary = tmp_path / "junk.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(rng.randrange(256) for _ in range(2048)))
@@ -440,11 +440,11 @@ def test_every_bad_record_gets_one_line_and_the_rest_ingests(run_cli, tmp_store,
     lines = stderr_lines(result)
     assert lines[0].startswith(f"{jsonl}:line 2: invalid JSON (Unterminated string")
     assert lines[1:] == [
-        f"{jsonl}:line 3: empty text",
+        f"{jsonl}:line 3: empty text (and no title)",
         f"{jsonl}:line 4: expected a JSON object per line",
         f"{jsonl}:line 5: absurd date '2204-02-22' (outside 1900-01-01..today)",
         f"{bad_csv}:row 3: expected 3 columns, found 1",
-        f"{bad_csv}:row 4: empty text",
+        f"{bad_csv}:row 4: empty text (and no title)",
         f"{binary}: binary file, not text",
         f"{noise}: cannot decode: not UTF-8 and no other text encoding fits",
         f"{empty}: empty input",

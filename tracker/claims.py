@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from tracker.records import Claim
 
-EXTRACTOR_VERSION = "claims-1"
+EXTRACTOR_VERSION = "claims-2"
+RECORD_MAX_WORDS = 80  # a one-paragraph text this short is a record that is itself a claim (or a few)
 
 OUTLET = "the outlet"
 
@@ -25,7 +26,7 @@ _BOILERPLATE = re.compile(
     r"reporting by|editing by|writing by|additional reporting|share this|cookie|advertisement|"
     r"this story has been|this article (was|has been)|the views expressed|terms of use|privacy policy|"
     r"download our app|whatsapp channel|^by [A-Z][\w.]+( [A-Z][\w.]+){0,3}$|^staff reporter$|"
-    r"^\(?(ap|afp|reuters|app|ani|pti)\)?$|^[A-Z .,]+\(\w+\)\s*[-–—]?$)",
+    r"^\(?(ap|afp|reuters|app|ani|pti)\)?$|(?-i:^[A-Z .,]+\(\w+\)\s*[-–—]?$))",
     re.IGNORECASE,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -76,20 +77,36 @@ def sentence_spans(text: str, language: str | None = "en") -> list[Span]:
     return spans
 
 
-def is_claim_sentence(sentence: str) -> bool:
-    """True for sentences that can carry a claim: not boilerplate, a question, a heading or a fragment."""
+def is_short_record(text: str) -> bool:
+    """True for a text that is itself a claim or a few: one paragraph of at most ``RECORD_MAX_WORDS`` words, as in
+    a claim database (one short claim a row, often without a final period), a tweet or a headline list."""
+    stripped = text.strip()
+    if "\n" in stripped:
+        return False
+    cjk = len(_CJK.findall(stripped))
+    return cjk <= 4 * RECORD_MAX_WORDS if cjk else len(_WORD.findall(stripped)) <= RECORD_MAX_WORDS
+
+
+def is_claim_sentence(sentence: str, *, whole_record: bool = False) -> bool:
+    """True for sentences that can carry a claim: not boilerplate, a question, a heading or a fragment.
+
+    Inside an article, a line without final punctuation is a heading unless it is long. In a short record
+    (``whole_record``: the text is itself the claim) it is the claim: "Coronavirus was created in a laboratory".
+    """
     stripped = sentence.strip()
-    if _BOILERPLATE.search(stripped):
+    cjk = len(_CJK.findall(stripped))
+    words = len(_WORD.findall(stripped))
+    # a record that is itself a claim may mention cookies or advertisements, or trail a "Read more: <link>";
+    # only a short line of it is taken for boilerplate
+    if _BOILERPLATE.search(stripped) and (not whole_record or words < 8):
         return False
     if stripped.endswith(("?", "؟", "？")):
         return False
-    cjk = len(_CJK.findall(stripped))
-    words = len(_WORD.findall(stripped))
     if cjk:
-        return cjk >= 8
-    if words < 4:
+        return cjk >= (4 if whole_record else 8)
+    if words < (3 if whole_record else 4):
         return False
-    if not stripped.endswith(_END):  # a heading or a cut-off line: only long ones carry claims
+    if not stripped.endswith(_END) and not whole_record:  # a heading or a cut-off line: only long ones carry claims
         return words >= 10
     return True
 
@@ -249,6 +266,9 @@ def extract_claims(
 ) -> list[Claim]:
     """Claims of one article, in order, with offsets such that ``text[c.start:c.end] == c.text``.
 
+    A short one-paragraph record (a claim-database row, a tweet, a headline) keeps its claim even without final
+    punctuation; inside longer articles such lines are headings and stay out.
+
     Args:
         article_id: id of the stored article.
         text: the stored article text.
@@ -257,8 +277,9 @@ def extract_claims(
             later, in large batches, from their embeddings).
     """
     candidates: list[tuple[int, Span]] = []
+    whole_record = is_short_record(text)
     for idx, span in enumerate(sentence_spans(text, language)):
-        if is_claim_sentence(text[span.start:span.end]):
+        if is_claim_sentence(text[span.start:span.end], whole_record=whole_record):
             candidates.append((idx, span))
     sentences = [text[s.start:s.end] for _, s in candidates]
     scores: list[float | None] = list(score(sentences)) if (score and sentences) else [None] * len(sentences)

@@ -169,7 +169,7 @@ def to_article(fields: dict[str, Any], origin: str, *, defaults: dict[str, Any] 
     """Build an Article from picked fields. Returns the article and warnings (e.g. an unreadable date).
 
     Raises:
-        BadArticle: no text, or an absurd date.
+        BadArticle: neither text nor title, or an absurd date.
     """
     defaults = defaults or {}
     warnings_: list[str] = []
@@ -183,9 +183,9 @@ def to_article(fields: dict[str, Any], origin: str, *, defaults: dict[str, Any] 
         value = clean_text(str(value))
         return value or None
 
-    body = text_of("text")
+    body = text_of("text") or text_of("title")  # a record with no body: its title is what it says
     if not body:
-        raise BadArticle("empty text")
+        raise BadArticle("empty text (and no title)")
     try:
         published = parse_date(fields.get("published") or defaults.get("published"))
     except DateProblem as exc:

@@ -262,7 +262,10 @@ def read_csv(text: str, name: str, mapping: dict[str, str]) -> Iterator[Item]:
         return
     header = [h.strip() for h in header]
     wanted = pick_fields({h: h for h in header}, mapping)
-    if not wanted.get("text"):
+    unknown = [h for h in header if h and h not in wanted.values()]
+    # no text column: a headline list (every column known, one a title) has each title as its text; any other
+    # file may hold its text under a name tracker does not know, so it must be named
+    if not wanted.get("text") and (not wanted.get("title") or unknown):
         yield Item(name, error=f"no text column among {header}; use --map text=COLUMN")
         return
     row_number = 1
