@@ -67,7 +67,8 @@ def test_state_round_trip_continues_identically() -> None:
     first, second = X[:60], X[60:]
     a = IncrementalClusterer(embedding_threshold=0.5)
     a.partial_fit(first)
-    b = IncrementalClusterer.from_state(a.get_state(), embedding_threshold=0.5)
+    _, counts, parents, sums, _ = a.cluster_rows()
+    b = IncrementalClusterer.from_state(a.get_state(), counts, parents, sums, embedding_threshold=0.5)
     np.testing.assert_array_equal(a.partial_fit(second), b.partial_fit(second))
     np.testing.assert_allclose(a.sums_, b.sums_)
 
@@ -81,9 +82,25 @@ def test_state_round_trip_with_texts() -> None:
     X = emb.encode(texts)
     a = IncrementalClusterer(threshold=0.3, lexical_weight=0.3)
     a.partial_fit(X[:3], texts[:3])
-    b = IncrementalClusterer.from_state(a.get_state(), threshold=0.3, lexical_weight=0.3)
-    np.testing.assert_array_equal(a.partial_fit(X[3:], texts[3:]), b.partial_fit(X[3:], texts[3:]))
-    assert a.n_docs_ == b.n_docs_ == 5
+    ids, counts, parents, sums, lexical = a.cluster_rows()
+    b = IncrementalClusterer.from_state(a.get_state(), counts, parents, sums, lexical=lexical, threshold=0.3,
+                                        lexical_weight=0.3)
+    loads: list[list[int]] = []
+
+    def load(wanted: list[int]) -> np.ndarray:  # a store that is read only for the clusters scored
+        loads.append(list(wanted))
+        return lexical[np.asarray(wanted)]
+
+    lazy = IncrementalClusterer.from_state(a.get_state(), counts, parents, sums, load_lexical=load, threshold=0.3,
+                                           lexical_weight=0.3)
+    expected = a.partial_fit(X[3:], texts[3:])
+    np.testing.assert_array_equal(expected, b.partial_fit(X[3:], texts[3:]))
+    np.testing.assert_array_equal(expected, lazy.partial_fit(X[3:], texts[3:]))
+    assert a.n_docs_ == b.n_docs_ == lazy.n_docs_ == 5
+    assert loads and all(set(w) <= set(ids.tolist()) for w in loads)
+    changed, *_ = lazy.changes()  # only what the batch touched is written back
+    assert set(changed.tolist()) <= set(range(len(a.counts_))) and len(changed) < len(a.counts_) + 1
+    np.testing.assert_allclose(lazy.cluster_rows()[4], a.cluster_rows()[4], atol=1e-6)
 
 
 def test_merge_pass_joins_clusters_bridged_later() -> None:

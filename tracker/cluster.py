@@ -15,6 +15,12 @@ noise (label ``-1``), but they keep their id, so a later matching claim turns a 
 Optionally the texts add lexical features: TF-IDF of character n-grams (document frequencies kept incrementally),
 hashed to ``lexical_dim`` signed buckets, concatenated with the embedding so the similarity is
 ``(1 - w) * cosine(embedding) + w * cosine(tfidf)`` (up to hashing noise).
+
+The state is split in two blocks of rows per cluster: the embedding block (``sums_``, in memory: every candidate
+search needs all of it) and the lexical block (``lexical_``, a :class:`RowTable`). A :meth:`fit` keeps both in
+memory; a clusterer continued from a store (:meth:`from_state` with a ``load_lexical`` function) reads only the
+lexical rows of the clusters it scores and writes back only the rows it changed (:meth:`changes`), so an update of
+a store with a million claims costs memory for the embedding block alone and I/O in proportion to the new claims.
 """
 
 from __future__ import annotations
@@ -64,6 +70,64 @@ def _l2(rows: np.ndarray) -> np.ndarray:
     return (rows / norms).astype(np.float32)
 
 
+class RowTable:
+    """Rows of a ``(k, dim)`` float32 matrix, by cluster id: all in memory (``load=None``), or read on first use
+    with ``load(ids) -> (len(ids), dim)`` for ids below ``stored`` (ids at or above it are new: zero rows).
+
+    ``dirty`` holds the ids whose rows changed, for writing back.
+    """
+
+    def __init__(self, dim: int, *, load: Any = None, stored: int = 0) -> None:
+        self.dim = dim
+        self.load = load
+        self.stored = stored
+        self.k = stored
+        self.dense: np.ndarray | None = np.zeros((0, dim), np.float32) if load is None else None
+        self.rows: dict[int, np.ndarray] = {}
+        self.dirty: set[int] = set()
+
+    def grow(self, extra: int) -> None:
+        if self.dense is not None:
+            self.dense = _extend(self, "_buffer", self.dense, extra)
+        self.k += extra
+
+    def _fetch(self, ids: np.ndarray) -> None:
+        missing = [int(i) for i in np.unique(ids) if int(i) not in self.rows]
+        old = [i for i in missing if i < self.stored]
+        for i in missing:
+            if i >= self.stored:
+                self.rows[i] = np.zeros(self.dim, np.float32)
+        if old:
+            for i, row in zip(old, np.asarray(self.load(old), dtype=np.float32), strict=True):
+                self.rows[i] = row.copy()
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """``(len(ids), dim)`` rows for ``ids`` (a copy)."""
+        ids = np.asarray(ids, np.int64)
+        if self.dense is not None:
+            return self.dense[ids]
+        self._fetch(ids)
+        return np.stack([self.rows[int(i)] for i in ids]) if len(ids) else np.zeros((0, self.dim), np.float32)
+
+    def add(self, ids: np.ndarray, values: np.ndarray) -> None:
+        """``rows[ids] += values`` (repeated ids accumulate)."""
+        ids = np.asarray(ids, np.int64)
+        if self.dense is not None:
+            np.add.at(self.dense, ids, values)
+        else:
+            self._fetch(ids)
+            for i, v in zip(ids.tolist(), values, strict=True):
+                self.rows[i] += v
+        self.dirty.update(ids.tolist())
+
+    def zero(self, i: int) -> None:
+        if self.dense is not None:
+            self.dense[i] = 0
+        else:
+            self.rows[int(i)] = np.zeros(self.dim, np.float32)
+        self.dirty.add(int(i))
+
+
 class IncrementalClusterer:
     """Online average-linkage clustering with a merge pass, persistable between runs.
 
@@ -76,8 +140,8 @@ class IncrementalClusterer:
         lexical_weight: Weight ``w`` of the character n-gram TF-IDF cosine when texts are given (0 disables it).
         lexical_dim: Number of hashed buckets for the lexical features.
         min_cluster_size: Clusters smaller than this are reported as noise (-1).
-        n_candidates: Existing clusters scored exactly per new item (found by a brute-force inner-product search
-            over the cluster means).
+        n_candidates: Existing clusters scored exactly per new item (found by an inner-product search over the
+            cluster means' embedding block).
         chunk_size: Rows processed together; bounds the memory of the candidate search.
         refine_iter: Reassignment passes run by :meth:`fit` after the online pass.
         ivf_min_clusters: Above this many clusters the online pass finds candidates with a faiss IVF index over
@@ -104,23 +168,21 @@ class IncrementalClusterer:
         self.random_state = random_state
 
     # ------------------------------------------------------------------ features
-    def _features(self, X: np.ndarray, texts: list[str] | None) -> np.ndarray:
+    def _features(self, X: np.ndarray, texts: list[str] | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The embedding block (scaled by sqrt(1 - w)) and the lexical block (scaled by sqrt(w)) of new rows."""
         X = _l2(np.asarray(X, dtype=np.float32))
         if not self.use_lexical_:
-            return X
+            return X, None
         if texts is not None and len(texts) != len(X):
             raise ValueError("texts and X differ in length")
-        w = self.lexical_weight
-        d = X.shape[1]
-        Z = np.zeros((len(X), d + self.lexical_dim), np.float32)
+        L = np.zeros((len(X), self.lexical_dim), np.float32)
         if texts is None:
-            Z[:, :d] = X
-            return Z
-        Z[:, :d] = np.sqrt(1 - w) * X
-        del X
+            return X, L
+        w = self.lexical_weight
+        X *= np.float32(np.sqrt(1 - w))
         for start in range(0, len(texts), _LEXICAL_CHUNK):  # bounds the sparse n-gram matrices' memory
-            Z[start:start + _LEXICAL_CHUNK, d:] = np.sqrt(w) * self._lexical(texts[start:start + _LEXICAL_CHUNK])
-        return Z
+            L[start:start + _LEXICAL_CHUNK] = np.sqrt(w) * self._lexical(texts[start:start + _LEXICAL_CHUNK])
+        return X, L
 
     def _lexical(self, texts: list[str]) -> np.ndarray:
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -147,49 +209,55 @@ class IncrementalClusterer:
     def _threshold(self) -> float:
         return self.threshold if self.use_lexical_ else self.embedding_threshold
 
+    def _dot(self, E: np.ndarray, L: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
+        """``(len(E), len(ids))`` inner products of new rows (blocks ``E``, ``L``) with the sums of clusters ``ids``."""
+        out = E @ self.sums_[ids].T
+        if L is not None and len(ids):
+            out += L @ self.lexical_.take(ids).T
+        return out
+
+    def _pair(self, a: int, b: int) -> float:
+        """Inner product of the sums of clusters ``a`` and ``b``, over both blocks."""
+        value = float(self.sums_[a] @ self.sums_[b])
+        if self.use_lexical_:
+            rows = self.lexical_.take(np.array([a, b]))
+            value += float(rows[0] @ rows[1])
+        return value
+
     # ------------------------------------------------------------------ search
-    def _means(self) -> np.ndarray:
-        """Cluster means (sums / counts); zero rows for merged-away ids. Cached, updated on every change."""
-        if getattr(self, "_means_cache", None) is None or len(self._means_cache) != len(self.counts_):
-            self._means_cache = self.sums_ / np.maximum(self.counts_, 1)[:, None].astype(np.float32)
-        return self._means_cache
-
-    def _refresh_means(self, ids: np.ndarray) -> None:
-        means = self._means()
-        means[ids] = self.sums_[ids] / np.maximum(self.counts_[ids], 1)[:, None].astype(np.float32)
-        if getattr(self, "_ivf", None) is not None:
-            self._dirty.update(int(i) for i in ids)
-
     def _ivf_search(self, Q: np.ndarray, m: int) -> np.ndarray:
         """Approximate top-m over cluster means with a faiss IVF index kept in sync with the changed clusters."""
         import faiss
 
-        means = self._means()[:, : self.d_embed_]
+        k, d = self.sums_.shape
         if getattr(self, "_ivf", None) is None:
             # coarse centroids: a short spherical k-means on a sample of live cluster means
             live = np.flatnonzero(self.counts_ > 0)
             nlist = max(1, int(2 * np.sqrt(len(live))))
             rng = np.random.default_rng(self.random_state)
-            sample = _l2(means[rng.choice(live, min(len(live), 20 * nlist), replace=False)])
-            kmeans = faiss.Kmeans(means.shape[1], nlist, niter=5, spherical=True, seed=self.random_state,
+            sample = _l2(self.sums_[rng.choice(live, min(len(live), 20 * nlist), replace=False)])
+            kmeans = faiss.Kmeans(d, nlist, niter=5, spherical=True, seed=self.random_state,
                                   min_points_per_centroid=1)
             kmeans.train(sample)
-            quantizer = faiss.IndexFlatIP(means.shape[1])
+            quantizer = faiss.IndexFlatIP(d)
             quantizer.add(kmeans.centroids)
-            ivf = faiss.IndexIVFFlat(quantizer, means.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+            ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
             ivf.is_trained = True
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
             ivf.nprobe = self.n_probe
             self._ivf_keep = (ivf, quantizer)
-            self._ivf, self._dirty, self._ivf_size = ivf, set(range(len(means))), 0
-        if self._dirty or self._ivf_size != len(means):
-            dirty = np.array(sorted(self._dirty | set(range(self._ivf_size, len(means)))), np.int64)
+            self._ivf, self._dirty, self._ivf_size = ivf, set(range(k)), 0
+        if self._dirty or self._ivf_size != k:
+            dirty = np.array(sorted(self._dirty | set(range(self._ivf_size, k))), np.int64)
             old = dirty[dirty < self._ivf_size]
             if len(old):
                 self._ivf.remove_ids(faiss.IDSelectorArray(len(old), faiss.swig_ptr(old)))
             alive = dirty[self.counts_[dirty] > 0]
-            self._ivf.add_with_ids(np.ascontiguousarray(means[alive]), alive)
-            self._dirty, self._ivf_size = set(), len(means)
+            for start in range(0, len(alive), 65536):  # means computed a block at a time: no full copy
+                part = alive[start:start + 65536]
+                means = self.sums_[part] / self.counts_[part, None].astype(np.float32)
+                self._ivf.add_with_ids(np.ascontiguousarray(means, np.float32), part)
+            self._dirty, self._ivf_size = set(), k
         _, top = self._ivf.search(np.ascontiguousarray(Q, np.float32), m)
         return np.where(top < 0, top[:, :1].clip(0), top).astype(np.int64)
 
@@ -197,42 +265,45 @@ class IncrementalClusterer:
         """Ids of the ``m`` clusters with the highest embedding similarity ``Q @ mean`` per query row (brute force,
         or faiss IVF). Only the embedding block is searched: it carries most of the similarity, and the lexical
         block would make the search several times slower; candidates are then scored on all features."""
-        means = self._means()[:, : self.d_embed_]
-        Q = Q[:, : self.d_embed_]
-        k = len(means)
+        k = len(self.counts_)
         m = min(m, k)
         if m == 0:
             return np.zeros((len(Q), 0), np.int64)
         if k > self.ivf_min_clusters:
             return self._ivf_search(Q, m)
+        inverse = 1.0 / np.maximum(self.counts_, 1).astype(np.float32)
         out = np.empty((len(Q), m), np.int64)
         for start in range(0, len(Q), 1024):
-            sc = Q[start:start + 1024] @ means.T
+            sc = (Q[start:start + 1024] @ self.sums_.T) * inverse
             out[start:start + 1024] = np.argpartition(-sc, m - 1, axis=1)[:, :m] if m < k else np.arange(k)
         return out
+
+    def _changed(self, ids: Any) -> None:
+        if getattr(self, "_ivf", None) is not None:
+            self._dirty.update(int(i) for i in np.atleast_1d(ids))
+        self._touched_ids.update(int(i) for i in np.atleast_1d(ids))
 
     # ------------------------------------------------------------------ state
     def _init_state(self, d_embed: int, with_texts: bool) -> None:
         self.use_lexical_ = bool(with_texts and self.lexical_weight > 0)
         self.d_embed_ = d_embed
-        d = d_embed + (self.lexical_dim if self.use_lexical_ else 0)
-        self.sums_ = np.zeros((0, d), np.float32)
+        self.sums_ = np.zeros((0, d_embed), np.float32)
+        self.lexical_ = RowTable(self.lexical_dim if self.use_lexical_ else 0)
         self.counts_ = np.zeros(0, np.int64)
         self.parent_ = np.zeros(0, np.int64)
         self.df_ = np.zeros(_DF_FEATURES if self.use_lexical_ else 0, np.float32)
         self.n_docs_ = 0
-        self._means_cache = None
         self._ivf = None
+        self._touched_ids: set[int] = set()
 
     def _grow(self, extra: int) -> None:
         """Add ``extra`` empty clusters. The (k, d) arrays are views of buffers that double when full, so adding
         clusters chunk after chunk costs amortised O(d) per cluster instead of copying every row each time."""
         k = len(self.counts_)
         self.sums_ = _extend(self, "_sums_buffer", self.sums_, extra)
+        self.lexical_.grow(extra)
         self.counts_ = np.concatenate([self.counts_, np.zeros(extra, np.int64)])
         self.parent_ = np.concatenate([self.parent_, np.arange(k, k + extra)])
-        if getattr(self, "_means_cache", None) is not None:
-            self._means_cache = _extend(self, "_means_buffer", self._means_cache, extra)
 
     @property
     def n_clusters_(self) -> int:
@@ -242,26 +313,54 @@ class IncrementalClusterer:
     @property
     def centroids_(self) -> np.ndarray:
         """L2-normalised embedding centroids, one row per cluster id (zero rows for merged-away ids)."""
-        return _l2(self.sums_[:, : self.d_embed_])
+        return _l2(self.sums_)
 
     def get_state(self) -> dict[str, Any]:
-        """Everything needed to continue with :meth:`partial_fit` in another process (arrays and scalars)."""
-        return {"sums": self.sums_, "counts": self.counts_, "parent": self.parent_, "df": self.df_,
-                "n_docs": int(self.n_docs_), "use_lexical": bool(self.use_lexical_), "d_embed": int(self.d_embed_)}
+        """The settings-level state (scalars and document frequencies); per-cluster rows come from
+        :meth:`cluster_rows` (all of them) or :meth:`changes` (those this object changed)."""
+        return {"df": self.df_, "n_docs": int(self.n_docs_), "use_lexical": bool(self.use_lexical_),
+                "d_embed": int(self.d_embed_), "n_clusters": int(len(self.counts_))}
+
+    def cluster_rows(self, ids: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, counts, parents, embedding sums, lexical sums)`` of clusters ``ids`` (default: all)."""
+        ids = np.arange(len(self.counts_)) if ids is None else np.asarray(sorted(ids), np.int64)
+        lexical = self.lexical_.take(ids) if self.use_lexical_ else np.zeros((len(ids), 0), np.float32)
+        return ids, self.counts_[ids], self.parent_[ids], self.sums_[ids], lexical
+
+    def changes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`cluster_rows` of every cluster the last :meth:`partial_fit` or :meth:`fit` changed or created."""
+        return self.cluster_rows(self._touched_ids | self.lexical_.dirty)
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], **params: Any) -> IncrementalClusterer:
-        """Rebuild a clusterer from :meth:`get_state`; ``params`` must match the ones the state was built with."""
+    def from_state(cls, state: dict[str, Any], counts: np.ndarray, parent: np.ndarray, sums: np.ndarray, *,
+                   lexical: np.ndarray | None = None, load_lexical: Any = None, **params: Any) -> IncrementalClusterer:
+        """Continue a clusterer from :meth:`get_state` and its cluster rows (ids ``0..k-1``).
+
+        Args:
+            state: :meth:`get_state`.
+            counts, parent, sums: per-cluster counts, merge parents and embedding-block sums.
+            lexical: the lexical-block sums of every cluster, or (with ``load_lexical``) None.
+            load_lexical: ``ids -> (len(ids), lexical_dim)`` reading lexical rows on first use.
+            params: constructor parameters; must match those the state was built with.
+        """
         self = cls(**params)
         self.use_lexical_ = bool(state["use_lexical"])
         self.d_embed_ = int(state["d_embed"])
-        self.sums_ = np.array(state["sums"], np.float32)
-        self.counts_ = np.array(state["counts"], np.int64)
-        self.parent_ = np.array(state["parent"], np.int64)
+        self.counts_ = np.array(counts, np.int64)
+        self.parent_ = np.array(parent, np.int64)
+        self.sums_ = np.array(sums, np.float32).reshape(len(self.counts_), self.d_embed_)
+        dim = self.lexical_dim if self.use_lexical_ else 0
+        if lexical is not None or not self.use_lexical_:
+            self.lexical_ = RowTable(dim)
+            self.lexical_.grow(len(self.counts_))
+            if self.use_lexical_:
+                self.lexical_.dense[:] = lexical
+        else:
+            self.lexical_ = RowTable(dim, load=load_lexical, stored=len(self.counts_))
         self.df_ = np.array(state["df"], np.float32)
         self.n_docs_ = int(state["n_docs"])
-        self._means_cache = None
         self._ivf = None
+        self._touched_ids = set()
         return self
 
     def resolve(self, ids: np.ndarray) -> np.ndarray:
@@ -297,31 +396,35 @@ class IncrementalClusterer:
         X = np.asarray(X, dtype=np.float32)
         if not hasattr(self, "sums_"):
             self._init_state(X.shape[1], texts is not None)
-        Z = self._features(X, texts)
-        ids, touched = self._online_pass(Z)
+        self._touched_ids = set()
+        E, L = self._features(X, texts)
+        ids, touched = self._online_pass(E, L)
         self.merged_ = self._merge(touched)
         self.cluster_ids_ = self.resolve(ids)
         return self.labels_for(self.cluster_ids_)
 
-    def _online_pass(self, Z: np.ndarray) -> tuple[np.ndarray, set[int]]:
+    def _online_pass(self, E: np.ndarray, L: np.ndarray | None) -> tuple[np.ndarray, set[int]]:
         """Assign rows in order, ``chunk_size`` at a time; returns their cluster ids and the clusters touched."""
-        ids = np.empty(len(Z), np.int64)
+        ids = np.empty(len(E), np.int64)
         touched: set[int] = set()
-        for start in range(0, len(Z), self.chunk_size):
-            ids[start:start + self.chunk_size] = self._assign_chunk(Z[start:start + self.chunk_size], touched)
+        for start in range(0, len(E), self.chunk_size):
+            block = slice(start, start + self.chunk_size)
+            ids[block] = self._assign_chunk(E[block], None if L is None else L[block], touched)
         return ids, touched
 
-    def _assign_chunk(self, Z: np.ndarray, touched: set[int]) -> np.ndarray:
-        b = len(Z)
+    def _assign_chunk(self, E: np.ndarray, L: np.ndarray | None, touched: set[int]) -> np.ndarray:
+        b = len(E)
         k = len(self.counts_)
-        cand = np.unique(self._search(Z, self.n_candidates))
+        cand = np.unique(self._search(E, self.n_candidates))
         cand = cand[self.counts_[cand] > 0]
         # local cluster table: pre-existing candidates first, then clusters founded in this chunk
         local_ids = list(cand)
-        pre_dot = Z @ self.sums_[cand].T if len(cand) else np.zeros((b, 0), np.float32)
+        pre_dot = self._dot(E, L, cand) if len(cand) else np.zeros((b, 0), np.float32)
         local_counts = np.zeros(len(cand) + b)
         local_counts[: len(cand)] = self.counts_[cand]
-        gram = Z @ Z.T
+        gram = E @ E.T
+        if L is not None:
+            gram += L @ L.T
         lab = np.empty(b, np.int64)
         for i in range(b):
             n_local = len(local_ids)
@@ -343,9 +446,11 @@ class IncrementalClusterer:
         self._grow(n_new)
         local_ids = np.asarray(local_ids, np.int64)
         ids = local_ids[lab]
-        np.add.at(self.sums_, ids, Z)
+        np.add.at(self.sums_, ids, E)
+        if L is not None:
+            self.lexical_.add(ids, L)
         np.add.at(self.counts_, ids, 1)
-        self._refresh_means(np.unique(ids))
+        self._changed(np.unique(ids))
         touched.update(int(c) for c in np.unique(ids))
         return ids
 
@@ -356,9 +461,15 @@ class IncrementalClusterer:
         seeds = np.array(sorted(c for c in touched if self.counts_[c] > 0), np.int64)
         if len(seeds) == 0 or self.n_clusters_ < 2:
             return merged
-        means = self._means()
-        top = self._search(means[seeds], self.n_candidates + 1)
-        sim = _dots(means[seeds], means, top)
+        counts = np.maximum(self.counts_, 1).astype(np.float32)
+        seed_means = self.sums_[seeds] / counts[seeds, None]
+        top = self._search(seed_means, self.n_candidates + 1)
+        sim = _dots(seed_means, self.sums_, top) / counts[top]
+        if self.use_lexical_:  # the lexical block of the few clusters involved
+            involved = np.unique(np.concatenate([seeds, top.ravel()]))
+            rows = self.lexical_.take(involved) / counts[involved, None]
+            where = np.searchsorted(involved, top)
+            sim += _dots(rows[np.searchsorted(involved, seeds)], rows, where)
         ok = (sim >= thr) & (top != seeds[:, None]) & (self.counts_[top] > 0)
         r, c = np.nonzero(ok)
         order = np.argsort(-sim[r, c], kind="stable")
@@ -367,14 +478,17 @@ class IncrementalClusterer:
             if a == b:
                 continue
             keep, gone = min(a, b), max(a, b)
-            if float(self.sums_[keep] @ self.sums_[gone]) / (self.counts_[keep] * self.counts_[gone]) < thr:
+            if self._pair(keep, gone) / (self.counts_[keep] * self.counts_[gone]) < thr:
                 continue  # an earlier merge changed one side and it no longer qualifies
             self.sums_[keep] += self.sums_[gone]
+            if self.use_lexical_:
+                self.lexical_.add(np.array([keep]), self.lexical_.take(np.array([gone])))
+                self.lexical_.zero(gone)
             self.counts_[keep] += self.counts_[gone]
             self.sums_[gone] = 0
             self.counts_[gone] = 0
             self.parent_[gone] = keep
-            self._refresh_means(np.array([keep, gone]))
+            self._changed([keep, gone])
             merged[gone] = keep
         return {g: int(self.resolve(np.array([k]))[0]) for g, k in merged.items()}
 
@@ -389,58 +503,67 @@ class IncrementalClusterer:
                 delattr(self, attr)
         X = np.asarray(X, dtype=np.float32)
         self._init_state(X.shape[1], texts is not None)
-        Z = self._features(X, texts)
-        ids, touched = self._online_pass(Z)
+        E, L = self._features(X, texts)
+        del X
+        ids, touched = self._online_pass(E, L)
         self._merge(touched)
         ids = self.resolve(ids)
         for _ in range(self.refine_iter):
-            ids = self._reassign(Z, ids)
-        self._rebuild(Z, ids)
+            ids = self._reassign(E, L, ids)
+        self._rebuild(E, L, ids)
         self.merged_ = {}
-        self.cluster_ids_ = self._renumber(Z, ids)
+        self.cluster_ids_ = self._renumber(E, L, ids)
         self.labels_ = self.labels_for(self.cluster_ids_)
+        self._touched_ids = set(range(len(self.counts_)))
         return self
 
     def fit_predict(self, X: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
         """:meth:`fit` and return ``labels_``."""
         return self.fit(X, texts).labels_
 
-    def _reassign(self, Z: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def _reassign(self, E: np.ndarray, L: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
         """Move each item to the cluster of highest mean similarity (itself excluded), or alone if none passes."""
-        top = self._search(Z, self.n_candidates)
+        top = self._search(E, self.n_candidates)
         top = np.concatenate([top, ids[:, None]], axis=1)
-        dots = _dots(Z, self.sums_, top).astype(np.float64)
+        dots = _dots(E, self.sums_, top).astype(np.float64)
+        own_norm = np.einsum("ij,ij->i", E, E)
+        if L is not None:
+            dots += _dots(L, self.lexical_.dense, top)
+            own_norm += np.einsum("ij,ij->i", L, L)
         cnt = self.counts_[top].astype(np.float64)
         own = top == ids[:, None]
-        dots -= own * np.einsum("ij,ij->i", Z, Z)[:, None]
+        dots -= own * own_norm[:, None]
         cnt -= own
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.where(cnt > 0, dots / cnt, -np.inf)
         best = np.argmax(score, axis=1)
-        rows = np.arange(len(Z))
+        rows = np.arange(len(E))
         new = np.where(score[rows, best] >= self._threshold(), top[rows, best], -1)
         lone = np.flatnonzero(new < 0)
         new[lone] = len(self.counts_) + np.arange(len(lone))
-        self._rebuild(Z, new)
+        self._rebuild(E, L, new)
         return new
 
-    def _rebuild(self, Z: np.ndarray, ids: np.ndarray) -> None:
+    def _rebuild(self, E: np.ndarray, L: np.ndarray | None, ids: np.ndarray) -> None:
         k = int(ids.max()) + 1 if len(ids) else 0
-        self.sums_ = np.zeros((k, Z.shape[1]), np.float32)
-        np.add.at(self.sums_, ids, Z)
+        self.sums_ = np.zeros((k, E.shape[1]), np.float32)
+        np.add.at(self.sums_, ids, E)
+        self.lexical_ = RowTable(self.lexical_.dim)
+        self.lexical_.grow(k)
+        if L is not None:
+            np.add.at(self.lexical_.dense, ids, L)
         self.counts_ = np.bincount(ids, minlength=k).astype(np.int64)
         self.parent_ = np.arange(k)
-        self._means_cache = None
         self._ivf = None
 
-    def _renumber(self, Z: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def _renumber(self, E: np.ndarray, L: np.ndarray | None, ids: np.ndarray) -> np.ndarray:
         """Renumber clusters 0..k-1 in order of first appearance and drop empty ids."""
         _, first = np.unique(ids, return_index=True)
         order = ids[np.sort(first)]
         remap = np.empty(int(ids.max()) + 1 if len(ids) else 0, np.int64)
         remap[order] = np.arange(len(order))
         new = remap[ids]
-        self._rebuild(Z, new)
+        self._rebuild(E, L, new)
         return new
 
 

@@ -119,8 +119,11 @@ def update(store: Store, paths: Sequence[str] = (), *, options: IngestOptions | 
             done(run_embed(store, embedder, progress=progress))
             done(run_checkworthy(store, embedder, progress=progress))
         if "narratives" in stages and embedder is not None:
-            done(run_narratives(store, embedder, rebuild=rebuild, progress=progress))
-            placed = place_crosslingual(store, embedder, threshold=float(settings.get("crosslingual_threshold")))
+            clustered = run_narratives(store, embedder, rebuild=rebuild, progress=progress)
+            done(clustered)
+            placed = place_crosslingual(store, embedder, threshold=float(settings.get("crosslingual_threshold")),
+                                        touched=None if rebuild or "rebuilt" in clustered.counts
+                                        else clustered.touched)
             if placed:
                 done(StageResult("other languages", placed))
             done(StageResult("themes", run_themes(store, embedder,

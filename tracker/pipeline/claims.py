@@ -52,8 +52,8 @@ def run_claims(store: Store, *, progress: Progress = NO_PROGRESS) -> StageResult
 
 
 def run_embed(store: Store, embedder: Embedder, *, progress: Progress = NO_PROGRESS) -> StageResult:
-    """Embed every distinct claim text that has no vector for ``embedder`` yet, in large batches."""
-    todo = store_claims.unembedded(store.db, embedder.name)
+    """Embed every distinct text of the new claims that has no vector for ``embedder`` yet, in large batches."""
+    todo, upto = store_claims.unembedded(store.db, embedder.name)
     with store.write() as db:
         run_id = store_base.start_run(db, "embed", {"model": embedder.name})
     with progress("embed", total=len(todo), unit=" texts") as bar:
@@ -65,6 +65,7 @@ def run_embed(store: Store, embedder: Embedder, *, progress: Progress = NO_PROGR
             bar.update(len(chunk))
     counts = {"embedded": len(todo), "model": embedder.name}
     with store.write() as db:
+        store_claims.set_embedded_upto(db, embedder.name, upto)
         store_base.finish_run(db, run_id, counts)
     return StageResult("embed", counts)
 

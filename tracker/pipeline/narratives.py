@@ -49,13 +49,13 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
     if not rebuild and stored_model is not None and (stored_model != embedder.name or stored_params != params):
         reason = f"settings changed: {stored_model} {stored_params} -> {embedder.name} {params}"
         rebuild = True
-    state = None
+    stored = None
     if not rebuild:
         try:
-            state = store_narratives.load_clusterer_state(store.db)
+            stored = store_narratives.load_clusterer_state(store.db)
         except BadBlob:  # damaged or crafted: never read as anything but arrays, and rebuilt from the claims
             reason, rebuild = "the stored clusterer state could not be read", True
-    fresh = rebuild or state is None
+    fresh = rebuild or stored is None
     rows = store_narratives.claims_to_cluster(store.db, embedder.name, getattr(embedder, "languages", None),
                                               rebuild=fresh)
     if not rows and not rebuild:
@@ -72,7 +72,11 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
                 bar.update(len(rows))
         merged: dict[int, int] = {}
     else:
-        clusterer = IncrementalClusterer.from_state(state, **params)
+        state, counts, parents, sums = stored
+        dim = IncrementalClusterer(**params).lexical_dim
+        clusterer = IncrementalClusterer.from_state(
+            state, counts, parents, sums, **params,
+            load_lexical=lambda ids: store_narratives.lexical_rows(store.db, ids, dim))
         clusterer.partial_fit(vectors, texts)
         merged = clusterer.merged_
     cluster_ids = clusterer.cluster_ids_ if len(rows) else np.zeros(0, np.int64)
@@ -80,7 +84,8 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
         run_id = store_base.start_run(db, "narratives", {"model": embedder.name, "rebuild": rebuild, **params})
         store_narratives.set_claim_clusters(db, zip(claim_ids.tolist(), cluster_ids.tolist()), replace_all=fresh,
                                             merged=merged)
-        store_narratives.save_clusterer_state(db, clusterer.get_state(), embedder.name, params)
+        store_narratives.save_clusterer_state(db, clusterer.get_state(), clusterer.changes(), embedder.name, params,
+                                              replace_all=fresh)
         if fresh:
             scope, overlap = store_narratives.all_clusters(db)
         else:
@@ -104,7 +109,7 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
         store_base.finish_run(db, run_id, counts)
     touched_ids = sorted({ids.get(n, n) for n in plan.touched})
     describe_narratives(store, touched_ids, embedder, progress=progress)
-    return StageResult("narratives", counts)
+    return StageResult("narratives", counts, touched=set(touched_ids))
 
 
 def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedder | None = None, *,
@@ -136,16 +141,17 @@ def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedd
 
 
 def place_crosslingual(store: Store, embedder: Embedder, *, threshold: float, min_members: int = 3,
-                       n_anchors: int = 3) -> dict[str, int]:
+                       n_anchors: int = 3, touched: set[int] | None = None) -> dict[str, int]:
     """Place claims in languages ``embedder`` does not represent (Urdu, Chinese under MiniLM) into narratives.
 
     Each open narrative with at least ``min_members`` claims in covered languages gets an anchor: the mean
     multilingual (e5) embedding of its central claim and representatives (up to ``n_anchors``, covered languages
     only). A foreign-language claim is proposed for the narrative whose anchor it is most similar to when the
     cosine reaches ``threshold`` (the planner then applies reviewer constraints), and proposed for none when a
-    later run no longer finds it close. Placements are redone on every run, so they follow narratives as they
-    change; the vectors come from the store, so only new claims are embedded. Nothing happens without the
-    multilingual extra or with a multilingual embedder.
+    later run no longer finds it close. A run places the claims never considered and reconsiders those in the
+    narratives ``touched`` by this run's clustering (all of them when ``touched`` is None), so placements follow
+    narratives as they change at a cost in proportion to what changed; vectors come from the store, so only new
+    claims are embedded. Nothing happens without the multilingual extra or with a multilingual embedder.
 
     Returns:
         {"placed": claims now proposed for a narrative, "moved": memberships this run changed}.
@@ -154,7 +160,7 @@ def place_crosslingual(store: Store, embedder: Embedder, *, threshold: float, mi
     covered = sorted(getattr(embedder, "languages", None) or [])
     if companion is None or not covered:
         return {}
-    foreign = store_narratives.foreign_claims(store.db, covered, new_only=False)
+    foreign = store_narratives.foreign_claims(store.db, covered, narratives=touched)
     if not foreign:
         return {}
     anchors = store_narratives.anchor_texts(store.db, covered, min_members=min_members, n_anchors=n_anchors)

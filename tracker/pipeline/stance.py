@@ -177,7 +177,7 @@ def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
 
 def _target_stances(store: Store, target: dict[str, Any], version: str, model: Any, *, recompute: bool,
                     progress: Progress) -> int:
-    rows = store_stance.claims_without_stance(store.db, target["id"], recompute=recompute)
+    rows, upto = store_stance.claims_without_stance(store.db, target["id"], recompute=recompute)
     pattern = alias_pattern(target["aliases"])
     mentions: dict[int, bool] = {}
     with progress(f"stance toward {target['name']}", total=len(rows), unit=" claims") as bar:
@@ -202,6 +202,8 @@ def _target_stances(store: Store, target: dict[str, Any], version: str, model: A
                      version if claim_id in predictions else f"{version}+no-mention") for claim_id, *_ in chunk])
                 _article_stances(db, target, version, sorted({r[2] for r in chunk}), mentions)
             bar.update(len(chunk))
+    with store.write() as db:
+        store_stance.set_stance_upto(db, target["id"], upto)
     return len(rows)
 
 
@@ -220,9 +222,9 @@ def _article_stances(db: Any, target: dict[str, Any], version: str, article_ids:
 
 def _narrative_stances(store: Store) -> int:
     """Stance of each newly clustered claim toward its narrative, from its attribution (model rows only)."""
-    rows = store_stance.members_without_narrative_stance(store.db)
+    rows, started = store_stance.members_without_narrative_stance(store.db)
     with store.write() as db:
         store_stance.save_narrative_stances(db, [(claim_id, narrative_id, narrative_stance(attribution), 1.0,
                                                   NARRATIVE_RULE_VERSION)
-                                                 for claim_id, narrative_id, attribution in rows])
+                                                 for claim_id, narrative_id, attribution in rows], since=started)
     return len(rows)

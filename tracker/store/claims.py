@@ -38,12 +38,25 @@ def insert_whole(db: sqlite_utils.Database, article_id: int, idx: int, text: str
     return int(cursor.lastrowid)
 
 
-def unembedded(db: sqlite_utils.Database, model: str) -> list[tuple[str, str]]:
-    """``(text hash, text)`` of each distinct claim text with no vector for ``model``, oldest claims first."""
-    return db.execute(
-        "SELECT text_hash, min(text) FROM claims WHERE text_hash NOT IN "
-        "(SELECT content_hash FROM embeddings WHERE model = ?) GROUP BY text_hash ORDER BY min(id)", [model],
+def embedded_upto(db: sqlite_utils.Database, model: str) -> int:
+    """The highest claim id whose text the embed stage has seen for ``model`` (every claim up to it has a vector)."""
+    return int(get_meta(db, f"embed.{model}.last_claim_id", 0) or 0)
+
+
+def unembedded(db: sqlite_utils.Database, model: str) -> tuple[list[tuple[str, str]], int]:
+    """``(text hash, text)`` of each distinct text of the claims past the embed stage's watermark that has no
+    vector for ``model`` (oldest claims first), and the watermark to set once they are embedded."""
+    after = embedded_upto(db, model)
+    top = int(db.execute("SELECT coalesce(max(id), 0) FROM claims").fetchone()[0])
+    rows = db.execute(
+        "SELECT text_hash, min(text) FROM claims WHERE id > ? AND text_hash NOT IN "
+        "(SELECT content_hash FROM embeddings WHERE model = ?) GROUP BY text_hash ORDER BY min(id)", [after, model],
     ).fetchall()
+    return rows, top
+
+
+def set_embedded_upto(db: sqlite_utils.Database, model: str, claim_id: int) -> None:
+    set_meta(db, f"embed.{model}.last_claim_id", int(claim_id))
 
 
 def unscored(db: sqlite_utils.Database, limit: int | None = None) -> list[tuple[int, str, str]]:

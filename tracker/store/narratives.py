@@ -20,6 +20,7 @@ from tracker.store.base import (
     arrays_to_blob,
     blob_to_arrays,
     blob_to_vector,
+    blobs_to_matrix,
     get_meta,
     get_meta_json,
     now,
@@ -299,21 +300,64 @@ def clusterer_settings(db: sqlite_utils.Database) -> tuple[str | None, dict[str,
     return get_meta(db, MODEL_KEY), get_meta_json(db, PARAMS_KEY)
 
 
-def load_clusterer_state(db: sqlite_utils.Database) -> dict[str, Any] | None:
+def load_clusterer_state(db: sqlite_utils.Database) -> tuple[dict[str, Any], np.ndarray, np.ndarray,
+                                                             np.ndarray] | None:
+    """The clusterer's settings-level state and every cluster's count, parent and embedding-block sums (ids
+    ``0..k-1``), or None when there is none. Lexical rows are read on demand with :func:`lexical_rows`.
+
+    Raises:
+        BadBlob: the stored state is not what tracker writes.
+    """
     blob = get_meta(db, STATE_KEY)
     if blob is None:
         return None
     state: dict[str, Any] = blob_to_arrays(blob)
-    missing = {"sums", "counts", "parent", "df", "n_docs", "use_lexical", "d_embed"} - set(state)
+    missing = {"df", "n_docs", "use_lexical", "d_embed", "n_clusters"} - set(state)
     if missing:
         raise BadBlob(f"the stored clusterer state lacks {', '.join(sorted(missing))}")
-    for key in ("n_docs", "use_lexical", "d_embed"):
+    for key in ("n_docs", "use_lexical", "d_embed", "n_clusters"):
         state[key] = state[key].item()
-    return state
+    k, d = int(state["n_clusters"]), int(state["d_embed"])
+    counts = np.zeros(k, np.int64)
+    parent = np.arange(k, dtype=np.int64)
+    sums = np.zeros((k, d), np.float32)
+    found = 0
+    cursor = db.execute("SELECT id, count, parent, embedding FROM clusters ORDER BY id")
+    while rows := cursor.fetchmany(65536):
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        if len(ids) and (ids.min() < 0 or ids.max() >= k):
+            raise BadBlob("stored cluster rows do not match the clusterer state")
+        counts[ids] = [r[1] for r in rows]
+        parent[ids] = [r[2] for r in rows]
+        sums[ids] = blobs_to_matrix([r[3] for r in rows], d)
+        found += len(rows)
+    if found != k:
+        raise BadBlob(f"the clusterer state has {k} clusters but {found} rows are stored")
+    return state, counts, parent, sums
 
 
-def save_clusterer_state(db: sqlite_utils.Database, state: dict[str, Any], model: str,
-                         params: dict[str, Any]) -> None:
+def lexical_rows(db: sqlite_utils.Database, ids: Sequence[int], dim: int) -> np.ndarray:
+    """Lexical-block sums of clusters ``ids`` (zero rows for clusters without one)."""
+    found: dict[int, np.ndarray] = {}
+    for cluster, blob in _in(db, "SELECT id, lexical FROM clusters WHERE id IN ({marks})", ids):
+        if blob is not None:
+            found[cluster] = blob_to_vector(blob, dim)
+    zero = np.zeros(dim, np.float32)
+    return np.stack([found.get(int(i), zero) for i in ids]) if len(ids) else np.zeros((0, dim), np.float32)
+
+
+def save_clusterer_state(db: sqlite_utils.Database, state: dict[str, Any], rows: tuple[np.ndarray, ...],
+                         model: str, params: dict[str, Any], *, replace_all: bool) -> None:
+    """Store the clusterer's settings-level state and the cluster rows given (all of them with
+    ``replace_all``; otherwise those that changed)."""
+    if replace_all:
+        db.execute("DELETE FROM clusters")
+    ids, counts, parents, sums, lexical = rows
+    use_lexical = lexical.shape[1] > 0
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO clusters(id, count, parent, embedding, lexical) VALUES (?, ?, ?, ?, ?)",
+        ((int(i), int(c), int(p), vector_to_blob(e), vector_to_blob(x) if use_lexical else None)
+         for i, c, p, e, x in zip(ids, counts, parents, sums, lexical)))
     set_meta(db, STATE_KEY, arrays_to_blob({k: np.asarray(v) for k, v in state.items()}))
     set_meta(db, MODEL_KEY, model)
     set_meta_json(db, PARAMS_KEY, params)
@@ -429,30 +473,27 @@ def centroids(db: sqlite_utils.Database, model: str, *, narrative_ids: Iterable[
 
 # --- cross-lingual placement ------------------------------------------------------------------------------------
 
-def foreign_claims(db: sqlite_utils.Database, covered: Sequence[str], *, new_only: bool) -> list[tuple[int, str]]:
-    """Claims in languages outside ``covered`` (known language only), not placed by a reviewer nor in a locked
-    narrative; with ``new_only``, only those never considered (in no narrative and not recorded as noise)."""
-    where = ""
-    if new_only:
-        where = ("AND c.id NOT IN (SELECT claim_id FROM narrative_claims) "
-                 "AND c.id NOT IN (SELECT claim_id FROM unclustered_claims)")
-    return db.execute(
-        f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id
-            WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)}) {where} AND c.id NOT IN
-            (SELECT nc.claim_id FROM narrative_claims nc JOIN narratives n ON n.id = nc.narrative_id
-             WHERE nc.assigned_by = 'reviewer' OR n.locked = 1) ORDER BY c.id""", list(covered)).fetchall()
+def foreign_claims(db: sqlite_utils.Database, covered: Sequence[str], *,
+                   narratives: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """``(claim id, text)`` of claims in known languages outside ``covered``: all of them (``narratives`` None),
+    else those never considered (in no narrative, not recorded as noise) and those in ``narratives``."""
+    base = (f"SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id "
+            f"WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)})")
+    if narratives is None:
+        return db.execute(base + " ORDER BY c.id", list(covered)).fetchall()
+    rows = db.execute(base + " AND c.id NOT IN (SELECT claim_id FROM narrative_claims) "
+                             "AND c.id NOT IN (SELECT claim_id FROM unclustered_claims)", list(covered)).fetchall()
+    rows += _in(db, base + " AND c.id IN (SELECT claim_id FROM narrative_claims WHERE narrative_id IN ({marks}))",
+                narratives, list(covered))
+    return sorted(set(rows))
 
 
 def anchor_texts(db: sqlite_utils.Database, covered: Sequence[str], *, min_members: int,
                  n_anchors: int) -> dict[int, list[str]]:
-    """Per open (active, unlocked) narrative with at least ``min_members`` claims in ``covered`` languages: the
-    texts of its central claim and representatives in those languages (central first, at most ``n_anchors``)."""
+    """Per open (active, unlocked) narrative of at least ``min_members`` claims: the texts of its central claim and
+    representatives in ``covered`` languages (central first, at most ``n_anchors``; none: no anchor)."""
     clause = f"AND (a.language IS NULL OR a.language IN ({marks(covered)}))"
-    open_ = "SELECT id FROM narratives WHERE status = 'active' AND locked = 0"
-    sizes = dict(db.execute(
-        f"SELECT nc.narrative_id, count(*) FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
-        f"JOIN articles a ON a.id = c.article_id WHERE nc.narrative_id IN ({open_}) {clause} "
-        f"GROUP BY nc.narrative_id", list(covered)).fetchall())
+    open_ = f"SELECT id FROM narratives WHERE status = 'active' AND locked = 0 AND size >= {int(min_members)}"
     texts = dict(db.execute(
         f"""SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id WHERE c.id IN (
                 SELECT central_claim_id FROM narratives WHERE id IN ({open_}) UNION
@@ -460,12 +501,13 @@ def anchor_texts(db: sqlite_utils.Database, covered: Sequence[str], *, min_membe
                 WHERE n.id IN ({open_})) {clause}""", list(covered)).fetchall())
     anchors: dict[int, list[str]] = {}
     for narrative_id, central, representatives in db.execute(
-            "SELECT id, central_claim_id, representatives FROM narratives WHERE status = 'active' AND locked = 0"):
+            "SELECT id, central_claim_id, representatives FROM narratives WHERE status = 'active' AND locked = 0 "
+            "AND size >= ?", [min_members]):
         try:
             ids = dict.fromkeys([central, *json.loads(representatives or "[]")])
         except (ValueError, TypeError):
             ids = dict.fromkeys([central])
         chosen = [texts[i] for i in ids if i in texts][:n_anchors]
-        if chosen and sizes.get(narrative_id, 0) >= min_members:
+        if chosen:
             anchors[narrative_id] = chosen
     return anchors

@@ -351,3 +351,29 @@ def m006_reviewer_safety(db: sqlite_utils.Database) -> None:
         UPDATE models SET blob = NULL;
         """,
     )
+
+
+@migrations()
+def m007_cluster_rows(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- The clusterer's clusters, one row each: member count, the cluster it was merged into (itself if live),
+        -- and the sums of its members' features (float32: the embedding block, and the lexical block when the
+        -- clusterer uses texts). An update reads every embedding row and only the lexical rows it scores, and
+        -- writes back only the rows it changed. Settings-level state stays in meta 'narratives.state'; the single
+        -- blob of earlier versions (every row in one value) is dropped and rebuilt from the claims on next run.
+        CREATE TABLE clusters (
+            id INTEGER PRIMARY KEY,
+            count INTEGER NOT NULL,
+            parent INTEGER NOT NULL,
+            embedding BLOB NOT NULL,
+            lexical BLOB
+        );
+        DELETE FROM meta WHERE key = 'narratives.state';
+        -- claims not yet clustered / scored / measured are found through these, not by scanning every claim
+        CREATE INDEX idx_claims_unscored ON claims(id) WHERE checkworthy IS NULL;
+        CREATE INDEX idx_narrative_claims_assigned ON narrative_claims(assigned_at);
+        """,
+    )
+

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from tracker.store.base import BadBlob, arrays_to_blob, blob_to_arrays, now
+from tracker.store.base import BadBlob, arrays_to_blob, blob_to_arrays, get_meta, now, set_meta
 from tracker.store.narratives import _in
 
 # --- targets ----------------------------------------------------------------------------------------------------
@@ -117,17 +117,24 @@ def models(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 # --- stances ----------------------------------------------------------------------------------------------------
 
 
-def claims_without_stance(db: sqlite_utils.Database, target_id: int, *, recompute: bool) -> list[
-    tuple[int, str, int, str | None]
+def claims_without_stance(db: sqlite_utils.Database, target_id: int, *, recompute: bool) -> tuple[
+    list[tuple[int, str, int, str | None]], int
 ]:
-    """``(claim id, text, article id, article language)`` of claims with no stance toward the target yet (all
-    claims with ``recompute``), in id order."""
+    """``(claim id, text, article id, article language)`` of claims past the target's stance watermark with no
+    stance toward it yet (all claims with ``recompute``), in id order; and the watermark to set once done."""
+    after = 0 if recompute else int(get_meta(db, f"stance.{target_id}.last_claim_id", 0) or 0)
+    top = int(db.execute("SELECT coalesce(max(id), 0) FROM claims").fetchone()[0])
     where = "" if recompute else (
-        "WHERE NOT EXISTS (SELECT 1 FROM stances s WHERE s.subject = 'claim' AND s.subject_id = c.id "
+        "AND NOT EXISTS (SELECT 1 FROM stances s WHERE s.subject = 'claim' AND s.subject_id = c.id "
         "AND s.target_id = ?)")
-    return db.execute(f"SELECT c.id, c.text, c.article_id, a.language FROM claims c "
-                      f"JOIN articles a ON a.id = c.article_id {where} ORDER BY c.id",
-                      [] if recompute else [target_id]).fetchall()
+    rows = db.execute(f"SELECT c.id, c.text, c.article_id, a.language FROM claims c "
+                      f"JOIN articles a ON a.id = c.article_id WHERE c.id > ? {where} ORDER BY c.id",
+                      [after] + ([] if recompute else [target_id])).fetchall()
+    return rows, top
+
+
+def set_stance_upto(db: sqlite_utils.Database, target_id: int, claim_id: int) -> None:
+    set_meta(db, f"stance.{target_id}.last_claim_id", int(claim_id))
 
 
 def article_headers(db: sqlite_utils.Database, article_ids: Iterable[int]) -> dict[int, tuple[str | None, str]]:
@@ -166,19 +173,23 @@ def save_article_stances(db: sqlite_utils.Database, target_id: int,
         [(a, target_id, label, score, model) for a, label, score, model in rows])
 
 
-def members_without_narrative_stance(db: sqlite_utils.Database) -> list[tuple[int, int, str | None]]:
-    """``(claim id, narrative id, attribution)`` of clustered claims with no stance toward their narrative."""
-    return db.execute(
+def members_without_narrative_stance(db: sqlite_utils.Database) -> tuple[list[tuple[int, int, str | None]], str]:
+    """``(claim id, narrative id, attribution)`` of claims placed in a narrative since the last narrative-stance
+    run that have no stance toward it, and the time to remember as that run's start."""
+    since = get_meta(db, "stance.narrative.since", "") or ""
+    started = now()
+    rows = db.execute(
         """SELECT nc.claim_id, nc.narrative_id, c.attribution FROM narrative_claims nc
            JOIN claims c ON c.id = nc.claim_id
            LEFT JOIN narrative_stances ns ON ns.claim_id = nc.claim_id AND ns.narrative_id = nc.narrative_id
-           WHERE ns.claim_id IS NULL""").fetchall()
+           WHERE nc.assigned_at >= ? AND ns.claim_id IS NULL""", [since]).fetchall()
+    return rows, started
 
 
-def save_narrative_stances(db: sqlite_utils.Database, rows: Sequence[tuple[int, int, str, float, str]]) -> None:
-    """``(claim id, narrative id, label, score, model)``; model rows of claims no longer in that narrative go."""
-    db.conn.executemany("INSERT INTO narrative_stances(claim_id, narrative_id, label, score, model, source) "
-                        "VALUES (?, ?, ?, ?, ?, 'model')", rows)
-    db.execute("DELETE FROM narrative_stances WHERE source = 'model' AND NOT EXISTS (SELECT 1 FROM "
-               "narrative_claims nc WHERE nc.claim_id = narrative_stances.claim_id "
-               "AND nc.narrative_id = narrative_stances.narrative_id)")
+def save_narrative_stances(db: sqlite_utils.Database, rows: Sequence[tuple[int, int, str, float, str]], *,
+                           since: str) -> None:
+    """``(claim id, narrative id, label, score, model)`` rows, and ``since`` as the start of this run. (Model
+    rows of claims that left a narrative are removed when they leave it.)"""
+    db.conn.executemany("INSERT OR IGNORE INTO narrative_stances(claim_id, narrative_id, label, score, model, "
+                        "source) VALUES (?, ?, ?, ?, ?, 'model')", rows)
+    set_meta(db, "stance.narrative.since", since)
