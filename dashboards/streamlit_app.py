@@ -34,6 +34,7 @@ with st.sidebar:
 pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
             default=True),
+    st.Page("app_pages/queue.py", title="To review", icon=":material/checklist:", url_path="queue"),
     st.Page("app_pages/narratives.py", title="Narratives", icon=":material/hub:", url_path="narratives"),
     st.Page("app_pages/narrative.py", title="Narrative", icon=":material/fact_check:", url_path="narrative"),
     st.Page("app_pages/stance.py", title="Stance over time", icon=":material/timeline:", url_path="stance"),

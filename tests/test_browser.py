@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 APP = Path(__file__).resolve().parent.parent / "dashboards" / "streamlit_app.py"
-PAGES = ["overview", "narratives", "narrative", "stance", "sources", "search", "export"]
+PAGES = ["overview", "queue", "narratives", "narrative", "stance", "sources", "search", "export"]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -104,7 +104,7 @@ def test_dashboard_in_browser(server, tmp_path):
                            [script_claim]).fetchone()[0]
     db.conn.close()
     dialogs: list[str] = []
-    titles = {"overview": "Overview", "narratives": "Narratives", "narrative": "Narrative",
+    titles = {"overview": "Overview", "queue": "To review", "narratives": "Narratives", "narrative": "Narrative",
               "stance": "Stance over time", "sources": "Sources", "search": "Search", "export": "Export"}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=60_000)

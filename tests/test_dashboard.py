@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tracker.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboards" / "streamlit_app.py")
-PAGES = ["overview", "narratives", "narrative", "stance", "sources", "search", "export"]
+PAGES = ["overview", "queue", "narratives", "narrative", "stance", "sources", "search", "export"]
 
 
 @pytest.fixture
@@ -255,3 +255,18 @@ def test_set_theme_from_the_narrative_page(store):
     at.button(key="rv_set_theme").click().run()
     assert query(store, "SELECT theme_id, theme_locked FROM narratives WHERE id = 3") == [(None, 1)]
     assert [r[0] for r in query(store, "SELECT action FROM reviews WHERE reviewer = 'Tester'")] == ["set-theme"] * 2
+
+
+def test_review_queue_gives_a_verdict_in_a_few_clicks_and_updates_at_once(store):
+    at = app("queue")
+    table = at.dataframe[0].value
+    assert list(table["priority"]) == sorted(table["priority"], reverse=True)
+    first = int(table["id"].iloc[0])
+    assert at.selectbox(key="q_pick").value == first
+    at.button(key="q_verdict_false").click().run()
+    assert not at.exception
+    assert query(store, "SELECT verdict, verdict_by FROM narratives WHERE id = ?", [first]) == [("false", "Tester")]
+    assert int(at.dataframe[0].value["id"].iloc[0]) != first  # the queue moved on at once
+    hidden = at.dataframe[0].value["id"].tolist()
+    at.toggle(key="q_hidden").set_value(True).run()
+    assert len(at.dataframe[0].value) >= len(hidden)

@@ -163,6 +163,12 @@ def test_centroids_of_another_model_are_never_compared(store) -> None:  # noqa: 
     for other in others:
         assert debt not in related_narratives(store.db, other)["id"].tolist()
     assert related_narratives(store.db, debt).empty  # nothing else was made by its model
-    run_themes(store, embedder, threshold=0.0)  # everything would group at threshold 0 ...
+    import os
+
+    os.environ["TRACKER_THEME_FLOOR"] = "-1"  # everything would group at no floor ...
+    try:
+        run_themes(store, embedder, full=True)
+    finally:
+        del os.environ["TRACKER_THEME_FLOOR"]
     assert store.db.execute("SELECT theme_id FROM narratives WHERE id = ?", [debt]).fetchone()[0] is None
 

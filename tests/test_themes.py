@@ -13,13 +13,21 @@ from tracker.embed import get_embedder
 from tracker.pipeline import run_themes as run_themes_stage
 from tracker.store.base import vector_to_blob
 from tracker.store.themes import members as theme_members
-from tracker.themes import group_narratives
+from tracker.themes import attach, group_narratives
 
 HASHING = get_embedder("hashing")
 
 
 def run_themes(world: World, *, threshold: float) -> dict:
-    return run_themes_stage(world.store, HASHING, threshold=threshold)
+    """A full grouping at ``threshold`` as the theme floor (the test centroids are three-dimensional)."""
+    import os
+
+    os.environ["TRACKER_THEME_FLOOR"] = str(threshold)
+    os.environ["TRACKER_THEME_MAX_SHARE"] = "1.0"
+    try:
+        return run_themes_stage(world.store, HASHING, full=True)
+    finally:
+        del os.environ["TRACKER_THEME_FLOOR"], os.environ["TRACKER_THEME_MAX_SHARE"]
 
 
 def unit(*values: float) -> np.ndarray:
@@ -28,32 +36,43 @@ def unit(*values: float) -> np.ndarray:
 
 
 def test_group_narratives_joins_close_centroids_and_leaves_loners_out() -> None:
-    centroids = np.stack([unit(1, 0.1, 0, 0), unit(1, -0.1, 0, 0), unit(0, 0, 1, 0.1), unit(0, 0, 1, -0.1),
-                          unit(0, 1, 0, 0)])
-    labels = group_narratives(centroids, np.array([5, 4, 3, 2, 1]), threshold=0.8)
-    assert labels[0] == labels[1] >= 0 and labels[2] == labels[3] >= 0 and labels[0] != labels[2]
-    assert labels[4] == -1  # a theme needs two narratives
-    assert sorted(set(labels.tolist()) - {-1}) == [0, 1]
-
-
-def test_group_narratives_bounds_the_all_pairs_step() -> None:
     rng = np.random.default_rng(0)
-    axes = np.eye(8, dtype=np.float32)
-    centroids = np.stack([axes[i % 4] + 0.05 * rng.standard_normal(8).astype(np.float32) for i in range(40)])
-    sizes = np.arange(40, 0, -1)
-    full = group_narratives(centroids, sizes, threshold=0.7)
-    bounded = group_narratives(centroids, sizes, threshold=0.7, max_core=8)  # 32 narratives join by centroid
-    assert len(set(full.tolist())) == 4 and (full >= 0).all()
-    for k in range(4):  # the same four groups either way
-        assert len(set(bounded[full == k].tolist())) == 1
-    assert len(set(bounded.tolist())) == 4
-    lone = np.vstack([centroids, axes[7]])
-    assert group_narratives(lone, np.append(sizes, 1), threshold=0.7, max_core=8)[-1] == -1
+    axes = np.eye(16, dtype=np.float32)
+    centroids = np.stack([axes[i % 3] + 0.15 * rng.standard_normal(16).astype(np.float32) for i in range(30)]
+                         + [axes[10]])
+    labels = group_narratives(centroids, floor=0.6, max_share=0.5)
+    for k in range(3):  # each storyline in one theme, none mixing two
+        assert len(set(labels[k:30:3].tolist())) == 1 and labels[k] >= 0
+    assert len({labels[0], labels[1], labels[2]}) == 3
+    assert labels[30] == -1  # nothing close enough: no theme
+
+
+def test_the_cap_holds_by_construction() -> None:
+    rng = np.random.default_rng(1)
+    blob = np.ones(16, np.float32) + 0.1 * rng.standard_normal((60, 16)).astype(np.float32)
+    labels = group_narratives(blob, floor=0.5, max_share=0.15)
+    assert np.bincount(labels[labels >= 0]).max() <= int(0.15 * 60)
+    assert np.array_equal(labels, group_narratives(blob, floor=0.5, max_share=0.15))  # deterministic
+
+
+def test_the_previous_themes_are_kept_when_nothing_changed() -> None:
+    rng = np.random.default_rng(2)
+    axes = np.eye(16, dtype=np.float32)
+    centroids = np.stack([axes[i % 4] + 0.2 * rng.standard_normal(16).astype(np.float32) for i in range(40)])
+    first = group_narratives(centroids, floor=0.5, max_share=0.5)
+    again = group_narratives(centroids, floor=0.5, max_share=0.5, previous=first)
+    assert np.array_equal(first, again)
 
 
 def test_group_narratives_handles_tiny_inputs() -> None:
-    assert group_narratives(np.zeros((0, 3), np.float32), np.zeros(0), threshold=0.5).tolist() == []
-    assert group_narratives(np.ones((1, 3), np.float32), np.ones(1), threshold=0.5).tolist() == [-1]
+    assert group_narratives(np.zeros((0, 3), np.float32)).tolist() == []
+    assert group_narratives(np.ones((1, 3), np.float32)).tolist() == [-1]
+
+
+def test_attach_follows_the_nearest_themed_neighbours_above_the_floor() -> None:
+    X = np.array([[1, 0, 0], [0.95, 0.05, 0], [0, 1, 0], [0.97, 0.03, 0], [0, 0, 1]], np.float32)
+    themes = np.array([4, 4, 9, -1, -1])
+    assert attach(X, themes, np.array([3, 4]), floor=0.6).tolist() == [4, -1]
 
 
 @pytest.fixture
@@ -81,7 +100,7 @@ def test_run_themes_groups_narratives_with_stable_ids_keywords_and_counts(store:
     ids = place(store, {"debt": unit(1, 0.2, 0), "jobs": unit(1, -0.2, 0), "naval": unit(0, 0.2, 1),
                         "attack": unit(0, -0.2, 1)})
     counts = run_themes(store, threshold=0.8)
-    assert counts == {"themes": 2, "new": 2, "dissolved": 0, "narratives_in_themes": 4}
+    assert counts == {"themes": 2, "new": 2, "dissolved": 0, "narratives_in_themes": 4, "regrouped": True}
     theme = themes_of(store)
     assert theme[ids["debt"]] == theme[ids["jobs"]] != theme[ids["naval"]] == theme[ids["attack"]]
     row = store.db.execute("SELECT label, keywords, n_narratives, size, n_sources, first_seen, last_seen, status "
@@ -127,7 +146,8 @@ def test_a_reviewer_name_for_a_theme_is_kept(store: World) -> None:
 
 def test_run_themes_on_a_store_without_narratives(tmp_path: Path) -> None:
     s = World(tmp_path, get_embedder("hashing"))
-    assert run_themes(s, threshold=0.5) == {"themes": 0, "new": 0, "dissolved": 0, "narratives_in_themes": 0}
+    assert run_themes(s, threshold=0.5) == {"themes": 0, "new": 0, "dissolved": 0, "narratives_in_themes": 0,
+                                            "regrouped": True}
 
 
 def test_a_reviewer_choice_of_theme_holds_through_regrouping(store: World) -> None:

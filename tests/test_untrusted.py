@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from tracker.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboards" / "streamlit_app.py")
-PAGES = ["overview", "narratives", "narrative", "stance", "sources", "search", "export"]
+PAGES = ["overview", "queue", "narratives", "narrative", "stance", "sources", "search", "export"]
 
 
 class _Exploit:

@@ -32,12 +32,15 @@ STOPWORDS = frozenset(
 @dataclass(frozen=True)
 class Member:
     """A narrative member as :func:`describe` needs it: ``source`` is the outlet (of the original, for a
-    near-duplicate) and ``covered`` says the embedding model represents the claim's language."""
+    near-duplicate), ``covered`` says the embedding model represents the claim's language, ``whole_record`` that
+    the claim is its record's whole text (a claim-database row: who said it is part of the claim)."""
 
     claim_id: int
     text: str
     source: Any = None
     covered: bool = True
+    checkworthy: float | None = None
+    whole_record: bool = False
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Description:
     label: str | None
     centroid: np.ndarray | None
     similarity: dict[int, float] = field(default_factory=dict)
+    boilerplate: bool = False
 
 
 def tokens(text: str) -> list[str]:
@@ -77,7 +81,33 @@ def distinctive_keywords(texts: Sequence[str], total_claims: int, document_frequ
     return [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
+# Datelines, wire credits and photo captions: what is left of a line once they are taken out is what it says.
+_CREDITS = re.compile(
+    r"(^\W*[A-Z][A-Z .'-]{2,},?\s*(\(?[A-Z][a-z]{2,8}\.?\s+\d{1,2}\)?)?\s*(\([A-Za-z ]+\))?\s*[—–-]+"
+    r"|\b(pic|photo|photos|picture|file photo|getty images|image)\b\s*(:|by\b)?"
+    r"|\((ap|afp|reuters|xinhua|app|ani|pti|ians)\)|\b(reuters|afp|ap|xinhua|bloomberg)\s+(pic|photo)\b"
+    r"|[—–-]+\W*$|^\W*[—–-]+)", re.IGNORECASE)
+
+
+def is_boilerplate_line(text: str) -> bool:
+    """A line that is mostly dateline, credit or caption ("— Reuters pic WASHINGTON, June 26 —")."""
+    rest = _CREDITS.sub(" ", text)
+    return len(_WORD.findall(rest)) < 4
+
+
+def is_boilerplate(members: Sequence[Member]) -> bool:
+    """A narrative of boilerplate: most of its claims are datelines or captions, or it is one outlet repeating
+    the same line in many articles (a standing footer or byline the claim filter did not know)."""
+    if not members:
+        return False
+    if sum(is_boilerplate_line(m.text) for m in members) * 2 >= len(members):
+        return True
+    distinct = {" ".join(tokens(m.text)) for m in members}
+    return len(members) >= 3 and len({m.source for m in members}) == 1 and len(distinct) * 3 <= len(members)
+
+
 def keyword_label(keywords: Sequence[str]) -> str | None:
+    """A theme's label: its most distinctive words."""
     return " · ".join(keywords[:4]) or None
 
 
@@ -88,7 +118,8 @@ def describe(members: Sequence[Member], vectors: np.ndarray | None, *, total_cla
     Keywords, centroid and central claim come from members in languages the model represents (all members if
     none is), so a claim placed cross-lingually neither renames a narrative nor becomes its anchor. The central
     claim is the member closest to the centroid; representatives are the most central members from different
-    outlets. ``similarity`` is each covered member's cosine to the centroid.
+    outlets. The label reads as the claim: the best-phrased of the most central members, shortened
+    (:func:`tracker.labels.claim_label`). ``similarity`` is each covered member's cosine to the centroid.
 
     Args:
         members: the narrative's claims, in a stable order (claim id).
@@ -121,6 +152,12 @@ def describe(members: Sequence[Member], vectors: np.ndarray | None, *, total_cla
         representatives.append(members[i].claim_id)
         if len(representatives) >= n_representatives:
             break
+    from tracker.labels import LabelCandidate, claim_label, label_source
+
+    candidates = [LabelCandidate(members[i].claim_id, members[i].text, similarity.get(members[i].claim_id, 0.0),
+                                 members[i].checkworthy, members[i].whole_record) for i in order[:5]]
+    best = label_source(candidates)
+    label = claim_label(best.text, keep_frames=best.whole_record) if best else keyword_label(keywords)
     return Description(keywords=keywords, central_claim_id=members[order[0]].claim_id,
-                       representatives=representatives, label=keyword_label(keywords), centroid=centroid,
-                       similarity=similarity)
+                       representatives=representatives, label=label, centroid=centroid,
+                       similarity=similarity, boilerplate=is_boilerplate(members))

@@ -35,8 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("crosslingual_threshold", 0.88, "multilingual-e5 cosine a claim in a language the embedder does not "
             "represent (Urdu, Chinese under MiniLM) needs to a narrative's anchor (its central claim and "
             "representatives) to join it; needs the multilingual extra."),
-    Setting("theme_threshold", 0.3, "Mean embedding cosine between the narratives of a theme (narratives of one "
-            "storyline, grouped one level up); lower gives fewer, broader themes."),
+    Setting("theme_floor", 0.6, "Centroid cosine (all-MiniLM-L6-v2) below which two narratives are never in one "
+            "theme's graph: in a stream of unrelated stories most narratives then stay without a theme; lower "
+            "gives fuller, broader themes (0.45 suits a store about one subject)."),
+    Setting("theme_resolution", 0.5, "Leiden resolution of the theme grouping; higher gives more, smaller themes."),
+    Setting("theme_max_share", 0.15, "Largest share of the narratives one theme may hold (larger groups are split "
+            "again); a reviewer may still put more in one."),
     Setting("write_timeout", 60.0, "Seconds a write waits for another process that holds the store (an update, "
             "another reviewer) before giving up with a one-line error."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),

@@ -12,7 +12,8 @@ flash()
 themes = query("themes_table")
 with st.expander(f"Themes: {len(themes):,} storylines, each grouping narratives that tell one story",
                  expanded=False):
-    st.caption("A theme groups narratives whose claims are close in meaning (setting theme_threshold); it is "
+    st.caption("A theme groups narratives of one storyline (a graph of each narrative's closest neighbours, "
+               "settings theme_floor and theme_resolution; no theme holds more than theme_max_share of them); it is "
                "recomputed on every update and keeps its id while its storyline lasts. Rename one with "
                "'tracker review rename-theme'.")
     st.dataframe(themes[["id", "label", "n_narratives", "size", "n_sources", "first_seen", "last_seen",

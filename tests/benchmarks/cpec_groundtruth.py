@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tests/benchmarks/cpec_groundtruth.py --db STORE [--json OUT] [--build] [--labels DIR]
+    python tests/benchmarks/cpec_groundtruth.py --db STORE [--half report|tune|all] [--json OUT] [--build]
 
 ``--build`` first creates STORE from scratch by running the product pipeline through the CLI
 (``tracker update ../shared/seeds datasets/cpec/corpus --sources datasets/cpec/sources.csv --db STORE``).
@@ -150,15 +150,18 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def load_labels(directory: Path) -> tuple[list[dict[str, Any]], list[LabelSentence], int]:
-    """Gold articles and labelled sentences (narratives of one sentence gathered; first label first).
+def load_labels(directory: Path, half: str = "all") -> tuple[list[dict[str, Any]], list[LabelSentence], int]:
+    """Gold articles and labelled sentences (narratives of one sentence gathered; first label first), of one
+    half of the labels (``tune``, ``report``) or ``all``.
 
     Returns:
         (articles, sentences, inconsistent): ``inconsistent`` counts sentences whose lines disagree on
         stance, attribution or claimant (the first line wins).
     """
     articles = load_jsonl(directory / "articles.jsonl")
-    return (articles, *group_label_lines(load_jsonl(directory / "claims.jsonl")))
+    keep = {a["key"] for a in articles if half == "all" or a.get("split") == half}
+    lines = [row for row in load_jsonl(directory / "claims.jsonl") if row["article"] in keep]
+    return ([a for a in articles if a["key"] in keep], *group_label_lines(lines))
 
 
 def build_store(path: Path) -> None:
@@ -645,13 +648,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
     parser.add_argument("--build", action="store_true", help="build the store first with 'tracker update'")
     parser.add_argument("--labels", type=Path, default=LABELS, help="label folder (default: the corpus labels)")
+    parser.add_argument("--half", choices=["all", "tune", "report"], default="report",
+                        help="which half of the labels to score (rules are chosen on tune; figures reported on "
+                             "report; default: report)")
     args = parser.parse_args(argv)
     if args.build:
         build_store(args.db)
     if not args.db.exists():
         parser.error(f"{args.db}: no such store")
     started = time.time()
-    gold_articles, sentences, inconsistent = load_labels(args.labels)
+    gold_articles, sentences, inconsistent = load_labels(args.labels, args.half)
+    print(f"labels: the {args.half} half" if args.half != "all" else "labels: both halves")
     report = evaluate(load_store(str(args.db)), gold_articles, sentences, inconsistent)
     print_report(report)
     print(f"(scored in {time.time() - started:.1f}s)")

@@ -126,8 +126,8 @@ def update(store: Store, paths: Sequence[str] = (), *, options: IngestOptions | 
                                         else clustered.touched)
             if placed:
                 done(StageResult("other languages", placed))
-            done(StageResult("themes", run_themes(store, embedder,
-                                                  threshold=float(settings.get("theme_threshold")))))
+            regroup = rebuild or "rebuilt" in clustered.counts
+            done(StageResult("themes", run_themes(store, embedder, touched=clustered.touched, full=regroup)))
         if "stance" in stages and embedder is not None:
             done(run_stance(store, embedder, recompute=recompute, progress=progress))
     return report

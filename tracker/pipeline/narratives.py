@@ -25,7 +25,7 @@ from tracker.store import base as store_base
 from tracker.store import narratives as store_narratives
 from tracker.store import themes as store_themes
 from tracker.store.base import BadBlob
-from tracker.themes import group_narratives
+from tracker.themes import attach, group_narratives
 
 DESCRIBE_BATCH = 200  # narratives described per transaction
 
@@ -136,7 +136,7 @@ def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedd
                     store_narratives.save_description(
                         db, n, keywords=found.keywords, central_claim_id=found.central_claim_id,
                         representatives=found.representatives, label=found.label, centroid=found.centroid,
-                        model=model, similarity=found.similarity)
+                        model=model, similarity=found.similarity, boilerplate=found.boilerplate)
             bar.update(len(batch))
 
 
@@ -191,17 +191,51 @@ def place_crosslingual(store: Store, embedder: Embedder, *, threshold: float, mi
     return {"placed": sum(1 for n in proposal.placements.values() if n is not None), "moved": len(plan.assign)}
 
 
-def run_themes(store: Store, embedder: Embedder, *, threshold: float, max_core: int = 3000) -> dict[str, int]:
-    """Regroup the active narratives into themes, keeping theme ids stable; returns counts."""
-    ids, centroids, sizes, old = store_themes.grouping_inputs(store.db, embedder.name)
-    new = (group_narratives(centroids, sizes, threshold=threshold, max_core=max_core) if ids
-           else np.zeros(0, np.int64))
-    kept = match_labels(old, new)
-    with store.write() as db:
-        live, created, dissolved = store_themes.apply_grouping(db, ids, new.tolist(), kept)
-        describe_themes(db, live)
-    return {"themes": len(live), "new": created, "dissolved": dissolved,
-            "narratives_in_themes": int((new >= 0).sum())}
+THEME_TEXTS = 10  # member texts per narrative for the lexical part of the theme similarity
+REGROUP_SHARE = 0.1  # a full regrouping when the active narratives changed by more than this share
+
+
+def run_themes(store: Store, embedder: Embedder, *, touched: set[int] | None = None,
+               full: bool = False) -> dict[str, Any]:
+    """Group the active narratives into themes, keeping theme ids stable.
+
+    A full grouping (:func:`tracker.themes.group_narratives`, warm-started from the current themes) runs on the
+    first call, on ``full`` (a rebuild), when ``touched`` is None, and when the number of active narratives moved
+    by more than a tenth since the last one; otherwise only the narratives ``touched`` by this run that have no
+    theme are attached to their neighbours' theme (:func:`tracker.themes.attach`), at a cost in proportion to what
+    changed. Either way only themes whose narratives changed are described again.
+    """
+    floor = float(settings.get("theme_floor"))
+    with store.write() as db:  # reads and writes in one transaction: a reviewer's theme choice cannot slip between
+        ids, centroids, _sizes, old = store_themes.grouping_inputs(db, embedder.name)
+        total = store_themes.active_narratives(db)
+        last = store_base.get_meta_json(db, "themes.grouped")
+        regroup = full or touched is None or last is None or abs(total - last["n"]) > REGROUP_SHARE * max(last["n"], 1)
+        if regroup:
+            previous = np.unique(old, return_inverse=True)[1] - (1 if (old < 0).any() else 0)
+            previous[old < 0] = -1
+            new = group_narratives(
+                centroids, texts=store_themes.narrative_texts(db, ids, THEME_TEXTS), floor=floor,
+                resolution=float(settings.get("theme_resolution")), max_share=float(settings.get("theme_max_share")),
+                n_total=total, previous=previous) if ids else np.zeros(0, np.int64)
+            live, created, dissolved, changed = store_themes.apply_grouping(db, ids, new.tolist(),
+                                                                            match_labels(old, new), old.tolist())
+            store_base.set_meta_json(db, "themes.grouped", {"n": total, "at": store_base.now()})
+            counts = {"themes": len(live), "new": created, "dissolved": dissolved,
+                      "narratives_in_themes": int((new >= 0).sum()), "regrouped": True}
+        else:
+            position = {n: i for i, n in enumerate(ids)}
+            new_rows = np.array([position[n] for n in sorted(touched) if n in position and old[position[n]] < 0],
+                                np.int64)
+            found = attach(centroids, old, new_rows, floor=floor)
+            placed = [(ids[i], int(t)) for i, t in zip(new_rows, found, strict=True) if t >= 0]
+            store_themes.set_themes(db, placed)
+            changed = {t for _, t in placed}
+            counts = {"themes": len(store_themes.members(db)), "attached": len(placed)}
+        describe_themes(db, sorted(changed))
+    if not regroup and store_themes.largest_share(store.db) > float(settings.get("theme_max_share")) + 0.01:
+        return run_themes(store, embedder, full=True)  # attaching grew a theme past the cap: regroup now
+    return counts
 
 
 def describe_themes(db: Any, theme_ids: list[int], *, n_keywords: int = 6) -> None:

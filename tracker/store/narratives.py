@@ -247,13 +247,15 @@ def resolve_flag(db: sqlite_utils.Database, flag_id: int, reviewer: str) -> dict
 
 def refresh_stats(db: sqlite_utils.Database, narrative_ids: Iterable[int | None]) -> None:
     """Recompute size, distinct articles and outlets (near-duplicates folded into the copy they point to, so a
-    syndicated story counts once), first/last dates and the first outlet of narratives, set-wise."""
+    syndicated story counts once), first/last dates, the first outlet and the mean check-worthiness of narratives,
+    set-wise."""
     ids = sorted({int(n) for n in narrative_ids if n is not None})
     if not ids:
         return
     stats = {r[0]: r[1:] for r in _in(db, """
         SELECT nc.narrative_id, count(*), count(DISTINCT coalesce(a.duplicate_of, a.id)),
-               count(DISTINCT coalesce(orig.source_id, a.source_id)), min(a.published), max(a.published)
+               count(DISTINCT coalesce(orig.source_id, a.source_id)), min(a.published), max(a.published),
+               avg(c.checkworthy)
         FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
         LEFT JOIN articles orig ON orig.id = a.duplicate_of
         WHERE nc.narrative_id IN ({marks}) GROUP BY nc.narrative_id""", ids)}
@@ -266,8 +268,8 @@ def refresh_stats(db: sqlite_utils.Database, narrative_ids: Iterable[int | None]
     stamp = now()
     db.conn.executemany(
         "UPDATE narratives SET size = ?, n_articles = ?, n_sources = ?, first_seen = ?, last_seen = ?, "
-        "first_source_id = ?, updated_at = ? WHERE id = ?",
-        [(*stats.get(n, (0, 0, 0, None, None)), first.get(n), stamp, n) for n in ids])
+        "checkworthy = ?, first_source_id = ?, updated_at = ? WHERE id = ?",
+        [(*stats.get(n, (0, 0, 0, None, None, None)), first.get(n), stamp, n) for n in ids])
 
 
 def record_unclustered(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> None:
@@ -392,19 +394,21 @@ def set_claim_clusters(db: sqlite_utils.Database, pairs: Iterable[tuple[int, int
 
 def describe_inputs(db: sqlite_utils.Database, narrative_ids: Sequence[int], model: str | None,
                     languages: Iterable[str] | None) -> dict[int, tuple[list[tuple[Any, ...]], np.ndarray | None]]:
-    """Per narrative: its members ``(claim id, text, outlet (of the original for a near-duplicate), covered)``
-    in id order, where ``covered`` says the article's language is one ``model`` represents, and the members'
-    vectors for ``model`` (zero rows where a member has none; None without a model)."""
+    """Per narrative: its members ``(claim id, text, outlet (of the original for a near-duplicate), covered,
+    check-worthiness, whole record)`` in id order, where ``covered`` says the article's language is one ``model``
+    represents and ``whole record`` that the claim is its article's whole text (a claim-database row, a tweet),
+    and the members' vectors for ``model`` (zero rows where a member has none; None without a model)."""
     languages = set(languages) if languages is not None else None
     rows = _in(db, """
-        SELECT nc.narrative_id, c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id), a.language
+        SELECT nc.narrative_id, c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id), a.language,
+               c.checkworthy, c.end - c.start >= length(trim(a.text))
         FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
         LEFT JOIN articles orig ON orig.id = a.duplicate_of
         WHERE nc.narrative_id IN ({marks}) ORDER BY nc.narrative_id, c.id""", narrative_ids)
     by_narrative: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for n, claim, text, text_hash, source, language in rows:
+    for n, claim, text, text_hash, source, language, checkworthy, whole in rows:
         covered = languages is None or language is None or language in languages
-        by_narrative[n].append((claim, text, source, covered, text_hash))
+        by_narrative[n].append((claim, text, source, covered, checkworthy, bool(whole), text_hash))
     vectors: dict[str, np.ndarray] = {}
     if model:
         from tracker.store.vectors import load
@@ -418,24 +422,25 @@ def describe_inputs(db: sqlite_utils.Database, narrative_ids: Sequence[int], mod
         if vectors:
             matrix = np.zeros((len(found), dim), np.float32)
             for i, member in enumerate(found):
-                if member[4] in vectors:
-                    matrix[i] = vectors[member[4]]
-        out[n] = ([m[:4] for m in found], matrix)
+                if member[-1] in vectors:
+                    matrix[i] = vectors[member[-1]]
+        out[n] = ([m[:-1] for m in found], matrix)
     return out
 
 
 def save_description(db: sqlite_utils.Database, narrative_id: int, *, keywords: list[str],
                      central_claim_id: int | None, representatives: list[int], label: str | None,
-                     centroid: np.ndarray | None, model: str | None, similarity: dict[int, float]) -> None:
+                     centroid: np.ndarray | None, model: str | None, similarity: dict[int, float],
+                     boilerplate: bool = False) -> None:
     """Store a narrative's description; the label only where no reviewer named it, the centroid only when there
     is one (an earlier centroid stays when the members carry no vector)."""
     db.execute(
         "UPDATE narratives SET keywords = ?, central_claim_id = ?, representatives = ?, "
-        "label = CASE WHEN label_locked THEN label ELSE ? END, "
+        "label = CASE WHEN label_locked THEN label ELSE ? END, boilerplate = ?, "
         "centroid = coalesce(?, centroid), centroid_model = coalesce(?, centroid_model) WHERE id = ?",
         [json.dumps(keywords, ensure_ascii=False), central_claim_id, json.dumps(representatives), label,
-         None if centroid is None else vector_to_blob(centroid), None if centroid is None else model,
-         narrative_id])
+         int(boilerplate), None if centroid is None else vector_to_blob(centroid),
+         None if centroid is None else model, narrative_id])
     db.conn.executemany("UPDATE narrative_claims SET similarity = ? WHERE claim_id = ? AND narrative_id = ?",
                         [(round(float(s), 4), c, narrative_id) for c, s in similarity.items()])
 

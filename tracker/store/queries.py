@@ -143,7 +143,7 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
     table = _df(db, f"""
         SELECT n.id, n.label, n.size, n.n_articles, n.n_sources, n.first_seen, n.last_seen,
                s.name AS first_source, n.status, n.verdict, n.review_status, n.locked, n.keywords,
-               t.id AS theme_id, t.label AS theme
+               t.id AS theme_id, t.label AS theme, n.checkworthy, n.boilerplate
         FROM narratives n LEFT JOIN sources s ON s.id = n.first_source_id
         LEFT JOIN themes t ON t.id = n.theme_id AND t.status = 'active' {where} ORDER BY n.size DESC, n.id""",
         [status] if status else [])
@@ -155,6 +155,8 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
     table["keywords"] = _joined_keywords(table["keywords"])
     table = table.merge(verdict_news(db), on="id", how="left")
     table["new_since_verdict"] = table["new_since_verdict"].fillna(0).astype(int)
+    table["flags"] = table["flags"].fillna(0).astype(int)
+    table = _prioritise(table)
     if not with_mix:
         return table
     mix = _df(db, "SELECT narrative_id AS id, label, count(*) AS k FROM narrative_stances GROUP BY 1, 2")
@@ -169,6 +171,41 @@ def narratives_table(db: sqlite_utils.Database, weeks: int = 12, status: str | N
         for row in zip(*(table[lab] for lab in labels), strict=True)
     ]
     return table
+
+
+QUEUE_FLOOR = 0.25  # narratives whose claims average a lower check-worthiness are opinion or filler: hidden
+
+
+def _prioritise(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the review queue's ``priority`` and ``hidden`` (see :func:`review_queue`), sorted by priority."""
+    checkworthy = table["checkworthy"].fillna(0.5).astype(float)
+    reach = np.log2(1 + table["n_sources"]) + 0.5 * np.log2(1 + table["n_articles"])
+    momentum = 1 + np.log2(1 + table["recent"])
+    needs_look = (table["new_since_verdict"] > 0) | (table["flags"] > 0)
+    dismissed = table["verdict"].isna() & (table["review_status"] == "reviewed")  # looked at: nothing to check
+    need = np.where(dismissed, 0.05, np.where(table["verdict"].isna(), 1.0, np.where(needs_look, 0.6, 0.05)))
+    table["priority"] = (need * checkworthy * reach * momentum).round(3)
+    table["hidden"] = (table["boilerplate"].astype(bool) | (checkworthy < QUEUE_FLOOR)) & table["verdict"].isna()
+    table["boilerplate"] = table["boilerplate"].astype(bool)
+    return table.sort_values(["priority", "size", "id"], ascending=[False, False, True]).reset_index(drop=True)
+
+
+def review_queue(db: sqlite_utils.Database, weeks: int = 12, *, include_hidden: bool = False,
+                 limit: int | None = 200) -> pd.DataFrame:
+    """Narratives in the order a fact-checker should look at them: most worth checking first.
+
+    ``priority`` = need x check-worthiness x reach x momentum, where need is 1 for a narrative without a verdict,
+    0.6 for one whose verdict needs a look (claims joined after it, or the model flagged it) and 0.05 otherwise
+    (a verdict that needs nothing, or a narrative a reviewer marked reviewed without one: nothing to check);
+    check-worthiness is the mean of its claims' scores; reach is ``log2(1 + outlets) + 0.5 * log2(1 + articles)``
+    (near-duplicates counted once); momentum is ``1 + log2(1 + claims in the last `weeks` weeks of data)``.
+    Boilerplate narratives (datelines, credits, a standing line repeated by one outlet) and those whose claims
+    average a check-worthiness under 0.25 (opinion, filler) are hidden unless ``include_hidden``.
+    """
+    table = narratives_table(db, weeks=weeks, with_mix=False)
+    if not include_hidden:
+        table = table[~table["hidden"]]
+    return (table.head(limit) if limit else table).reset_index(drop=True)
 
 
 def verdict_news(db: sqlite_utils.Database) -> pd.DataFrame:

@@ -377,3 +377,18 @@ def m007_cluster_rows(db: sqlite_utils.Database) -> None:
         """,
     )
 
+
+@migrations()
+def m008_review_queue(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- What the review queue ranks by: the mean check-worthiness of a narrative's claims, and whether it is
+        -- boilerplate (bylines, datelines, photo credits repeated across articles): hidden from the queue.
+        ALTER TABLE narratives ADD COLUMN checkworthy REAL;
+        ALTER TABLE narratives ADD COLUMN boilerplate INTEGER NOT NULL DEFAULT 0;
+        UPDATE narratives SET checkworthy = (SELECT avg(c.checkworthy) FROM narrative_claims nc
+            JOIN claims c ON c.id = nc.claim_id WHERE nc.narrative_id = narratives.id);
+        """,
+    )
+

@@ -36,29 +36,61 @@ def pinned(db: sqlite_utils.Database) -> set[int]:
         "WHERE n.status = 'active' AND n.theme_locked = 1 AND t.status = 'active'")}
 
 
+def narrative_texts(db: sqlite_utils.Database, narrative_ids: Sequence[int], per_narrative: int) -> list[list[str]]:
+    """Per narrative (in the order given): the texts of its ``per_narrative`` most central members."""
+    texts: dict[int, list[str]] = {n: [] for n in narrative_ids}
+    for n, text in _in(db, f"""
+            SELECT narrative_id, text FROM (
+                SELECT nc.narrative_id, c.text, row_number() OVER (
+                    PARTITION BY nc.narrative_id ORDER BY nc.similarity DESC, c.id) AS rank
+                FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id WHERE nc.narrative_id IN ({{marks}}))
+            WHERE rank <= {int(per_narrative)}""", narrative_ids):
+        texts[n].append(text)
+    return [texts[n] for n in narrative_ids]
+
+
+def active_narratives(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT count(*) FROM narratives WHERE status = 'active'").fetchone()[0])
+
+
 def apply_grouping(db: sqlite_utils.Database, narrative_ids: Sequence[int], labels: Sequence[int],
-                   kept: dict[int, int]) -> tuple[list[int], int, int]:
-    """Write a regrouping: label ``k`` of the grouping continues theme ``kept[k]`` or founds a new theme; themes
-    left with no narrative (and no reviewer-placed one) dissolve. Returns (live theme ids, created, dissolved)."""
+                   kept: dict[int, int], old: Sequence[int]) -> tuple[list[int], int, int, set[int]]:
+    """Write a regrouping: label ``k`` of the grouping continues theme ``kept[k]`` or founds a new theme; only
+    narratives whose theme changed are written; themes left with no narrative (and no reviewer-placed one)
+    dissolve. Returns (live theme ids, created, dissolved, themes whose narratives changed)."""
     stamp = now()
     theme_of: dict[int, int] = {}
     created = 0
     for label in sorted(set(labels) - {-1}):
         if label in kept:
             theme_of[label] = kept[label]
-            db.execute("UPDATE themes SET status = 'active', updated_at = ? WHERE id = ?", [stamp, kept[label]])
         else:
             created += 1
             theme_of[label] = int(db.execute("INSERT INTO themes(status, created_at, updated_at) "
                                              "VALUES ('active', ?, ?)", [stamp, stamp]).lastrowid)
-    db.execute("UPDATE narratives SET theme_id = NULL WHERE theme_id IS NOT NULL AND theme_locked = 0")
-    db.conn.executemany("UPDATE narratives SET theme_id = ? WHERE id = ?",
-                        [(theme_of[int(k)], n) for n, k in zip(narrative_ids, labels) if k >= 0])
+    changes = [(theme_of.get(int(k)), n, int(o)) for n, k, o in zip(narrative_ids, labels, old)
+               if theme_of.get(int(k), -1) != int(o)]
+    db.conn.executemany("UPDATE narratives SET theme_id = ? WHERE id = ?", [(t, n) for t, n, _ in changes])
+    db.conn.executemany("UPDATE themes SET status = 'active', updated_at = ? WHERE id = ? AND status != 'active'",
+                        [(stamp, t) for t in theme_of.values()])
     live = sorted(set(theme_of.values()) | pinned(db))
     dissolved = db.execute(
         f"UPDATE themes SET status = 'dissolved', updated_at = ? WHERE status = 'active' AND id NOT IN "
         f"({','.join('?' * len(live)) or 'NULL'})", [stamp, *live]).rowcount
-    return live, created, dissolved
+    changed = {t for t, _, o in changes for t in (t, o) if t is not None and t >= 0}
+    return live, created, dissolved, changed & set(live)
+
+
+def set_themes(db: sqlite_utils.Database, assignments: Sequence[tuple[int, int]]) -> None:
+    """``(narrative id, theme id)`` placements made between full groupings."""
+    db.conn.executemany("UPDATE narratives SET theme_id = ? WHERE id = ?", [(t, n) for n, t in assignments])
+
+
+def largest_share(db: sqlite_utils.Database) -> float:
+    """The share of active narratives in the largest active theme."""
+    row = db.execute("SELECT max(k) FROM (SELECT count(*) AS k FROM narratives n JOIN themes t ON t.id = n.theme_id "
+                     "WHERE n.status = 'active' AND t.status = 'active' GROUP BY n.theme_id)").fetchone()
+    return (row[0] or 0) / max(active_narratives(db), 1)
 
 
 def description_inputs(db: sqlite_utils.Database, theme_id: int) -> tuple[tuple[Any, ...], list[str]]:
