@@ -81,12 +81,14 @@ def article_id(store, needle: str) -> int:  # noqa: ANN001
 # --- targets -----------------------------------------------------------------------------------------------------
 
 def test_shipped_cpec_target_exists_after_ensure_targets(store) -> None:  # noqa: ANN001
-    ensure_targets(store)
-    ensure_targets(store)  # idempotent
+    assert ensure_targets(store) == []  # an empty store names no shipped target: none is assumed
+    ensure_targets(store, always=True)
+    ensure_targets(store, always=True)  # idempotent
     assert store.db.execute("SELECT count(*) FROM targets WHERE name = 'CPEC'").fetchone()[0] == 1
     target = get_target(store, "cpec")  # case-insensitive lookup
     assert target["name"] == "CPEC"
-    assert "China-Pakistan Economic Corridor" in target["aliases"] and "Gwadar" in target["aliases"]
+    assert "China-Pakistan Economic Corridor" in target["aliases"] and "Gwadar" in target["related"]
+    assert "Belt and Road" not in target["aliases"]  # a broader initiative is its own target, never an alias
     assert target["examples"]["favor"] and target["examples"]["against"]
 
 
@@ -266,14 +268,15 @@ def test_stance_timeline_csv_has_wilson_interval_columns(stocked, run_cli, monke
 
 
 def test_targets_commands(run_cli, tmp_path: Path) -> None:  # noqa: ANN001
-    path = str(tmp_path / "t.store")
+    path = str(tmp_path / "t.db")
     listed = run_cli("targets", "--db", path)
-    assert listed.exit_code == 0 and "CPEC" in listed.stdout
-    added = run_cli("targets", "add", "Gwadar port", "--alias", "Gwadar", "--favor", "Gwadar will prosper.",
-                    "--against", "Gwadar is a naval base.", "--db", path)
+    assert listed.exit_code == 0 and "no stance targets yet" in listed.stdout  # an empty store assumes no CPEC
+    added = run_cli("targets", "add", "Gwadar port", "--alias", "Gwadar", "--related", "deep-sea port",
+                    "--favor", "Gwadar will prosper.", "--against", "Gwadar is a naval base.", "--db", path)
     assert added.exit_code == 0
     listed = run_cli("targets", "--db", path)
-    assert "Gwadar port" in listed.stdout and "Gwadar" in listed.stdout
+    assert "Gwadar port" in listed.stdout and "aliases: Gwadar port, Gwadar" in listed.stdout
+    assert "related: deep-sea port" in listed.stdout
     refused = run_cli("targets", "add", "Thar", "--favor", "Good.", "--db", path)
     assert refused.exit_code != 0 and "--against" in refused.output
 

@@ -140,25 +140,31 @@ def targets_group(ctx: click.Context, db_path: str | None) -> None:
 
     store = open_store(db_path)
     ensure_targets(store)
-    for target in sorted(store_stance.targets(store.db), key=lambda t: t["name"]):
-        click.echo(f"{target['name']}: {target['description']}\n  aliases: {', '.join(target['aliases'])}")
+    found = sorted(store_stance.targets(store.db), key=lambda t: t["name"])
+    if not found:
+        click.echo("no stance targets yet: add one with 'tracker targets add NAME --favor ... --against ...'")
+    for target in found:
+        click.echo(f"{target['name']}: {target['description']}\n  aliases: {', '.join(target['aliases'])}"
+                   + (f"\n  related: {', '.join(target['related'])}" if target["related"] else ""))
 
 
 @targets_group.command("add")
 @click.argument("name")
-@click.option("--alias", "aliases", multiple=True, help="Another name or spelling (repeatable).")
+@click.option("--alias", "aliases", multiple=True, help="Another name or spelling of it (repeatable).")
+@click.option("--related", multiple=True,
+              help="A term that points to it in context without naming it: a part, a place (repeatable).")
 @click.option("--description", default="", help="One or two sentences on what the target is.")
 @click.option("--favor", multiple=True, help="An example statement in favour (repeatable).")
 @click.option("--against", multiple=True, help="An example statement against (repeatable).")
 @db_option
 @friendly_errors
-def add_command(name: str, aliases: tuple[str, ...], description: str, favor: tuple[str, ...],
-                against: tuple[str, ...], db_path: str | None) -> None:
+def add_command(name: str, aliases: tuple[str, ...], related: tuple[str, ...], description: str,
+                favor: tuple[str, ...], against: tuple[str, ...], db_path: str | None) -> None:
     """Define (or redefine) a stance target with aliases and example statements.
 
     \b
     Example:
-        tracker targets add "Gwadar port" --alias Gwadar --alias "گوادر" \\
+        tracker targets add "Gwadar port" --alias Gwadar --alias "گوادر" --related "deep-sea port" \\
             --favor "Gwadar will make Balochistan prosper." \\
             --against "Gwadar's fishermen are losing their livelihoods." --db cpec.db
     """
@@ -167,6 +173,6 @@ def add_command(name: str, aliases: tuple[str, ...], description: str, favor: tu
     if not favor or not against:
         raise TrackerError("give at least one --favor and one --against example (or add labels with "
                            "'tracker stance label')")
-    add_target(open_store(db_path), name, aliases=list(aliases), description=description, favor=list(favor),
-               against=list(against))
+    add_target(open_store(db_path), name, aliases=list(aliases), related=list(related), description=description,
+               favor=list(favor), against=list(against))
     click.echo(f"target {name!r} saved; run 'tracker stance' to measure it")

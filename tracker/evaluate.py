@@ -204,7 +204,7 @@ def eval_target_stance(records: list[dict[str, Any]], train_records: list[dict[s
         rows = [(r["text"], r["target"], str(r["label"]).lower()) for r in train_records]
     else:
         store = Store(":memory:")
-        ensure_targets(store)
+        ensure_targets(store, always=True)
         rows = training_rows(store, get_target(store, "CPEC"))
     model = TargetStanceModel(embedder=embedder).fit([r[0] for r in rows], [r[1] for r in rows],
                                                       [r[2] for r in rows])

@@ -301,6 +301,10 @@ class _Planner:
                 mapping[cluster] = n
                 used.add(n)
         pinned: dict[int, Counter[int]] = defaultdict(Counter)
+        for (cluster, n), count in self.proposal.pinned.items():
+            target = self.live(n)
+            if cluster >= 0 and cluster not in mapping and self.active(target):
+                pinned[cluster][target] += count
         for claim, cluster in self.proposal.clusters.items():
             if cluster >= 0 and cluster not in mapping and claim in self.pins:
                 target = self.live(self.pins[claim])

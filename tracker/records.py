@@ -121,12 +121,15 @@ class Proposal:
 
     ``clusters`` maps claims to the clusterer's cluster (-1: noise); ``overlap`` counts, for each proposed
     cluster, its model-placed members (in or out of scope) per narrative they sit in now, which is what ties a
-    cluster to a narrative id. ``placements`` maps claims to an existing narrative (cross-lingual placement;
-    ``None``: no narrative is close enough). ``similarity`` is each claim's similarity to where the model puts it.
+    cluster to a narrative id; ``pinned`` counts the same for reviewer-placed members (a cluster whose members
+    a reviewer put in one narrative continues it). ``placements`` maps claims to an existing narrative
+    (cross-lingual placement; ``None``: no narrative is close enough). ``similarity`` is each claim's similarity
+    to where the model puts it.
     """
 
     clusters: dict[int, int] = field(default_factory=dict)
     overlap: dict[tuple[int, int], int] = field(default_factory=dict)
+    pinned: dict[tuple[int, int], int] = field(default_factory=dict)
     placements: dict[int, int | None] = field(default_factory=dict)
     similarity: dict[int, float] = field(default_factory=dict)
 

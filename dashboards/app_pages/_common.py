@@ -63,8 +63,23 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
     return _cached(db_path(), name, args, frozen)
 
 
-def default_target() -> str:
-    return str(settings.get("default_target"))
+def default_target() -> str | None:
+    """The target pages show first: the ``default_target`` setting if the store has it, else its first target,
+    else None (a store about something else has no target until someone adds one)."""
+    targets = query("targets")
+    wanted = str(settings.get("default_target"))
+    return wanted if wanted in targets else (targets[0] if targets else None)
+
+
+def target_picker(key: str, label: str = "Target") -> str | None:
+    """A selectbox of the store's targets (the default first), or an invitation to add one when there is none."""
+    targets = query("targets")
+    if not targets:
+        st.info("No stance target yet. Add what you want to measure stance toward (a policy, a project, a person) "
+                "under 'Add a target' on the Stance page, or with `tracker targets add`.")
+        return None
+    first = default_target()
+    return st.selectbox(label, targets, index=targets.index(first) if first in targets else 0, key=key)
 
 
 def reviewer() -> str:
@@ -87,6 +102,28 @@ def act(action: Callable[..., Any], *args: Any, done: str, **kwargs: Any) -> Any
     st.session_state["flash"] = done.format(result=result)
     st.rerun()
     return result  # pragma: no cover - st.rerun does not return
+
+
+def measure(name: str, aliases: list[str], related: list[str], favor: list[str], against: list[str]) -> None:
+    """Add a stance target and measure stance toward it on the whole store (``tracker.pipeline.update``)."""
+    from tracker.pipeline import update
+    from tracker.pipeline.stance import add_target
+
+    if not name.strip() or not favor or not against:
+        st.error("A target needs a name and at least one statement in favor and one against.")
+        return
+    try:
+        add_target(get_store(), name, aliases=aliases, related=related, favor=favor, against=against)
+        with st.spinner(f"Measuring stance toward {safe(name)} …"):
+            report = update(get_store(), stages=("stance",))
+    except TrackerError as exc:
+        st.error(safe(str(exc)))
+        return
+    st.cache_data.clear()
+    measured = next((r.counts for r in report.stages if r.stage == "stance"), {})
+    st.session_state["flash"] = (f"Target '{name.strip()}' added; stance measured for "
+                                 f"{measured.get(name.strip(), 0)} claims.")
+    st.rerun()
 
 
 def flash() -> None:

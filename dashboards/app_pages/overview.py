@@ -1,11 +1,11 @@
 """Overview: what the store holds, articles per week, narratives rising fastest, the largest themes over time,
-stance toward the default target."""
+stance toward the store's targets (or an invitation to add one)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import bar_chart, default_target, downloads, flash, query, safe, stance_chart
+from app_pages._common import bar_chart, downloads, flash, query, safe, stance_chart, target_picker
 from tracker import TrackerError
 
 st.title("Overview")
@@ -52,19 +52,21 @@ else:
     bar_chart(themes, "period", "articles", color="theme", height=260)
     downloads(themes, f"themes-{theme_freq.lower()}", key="overview_themes")
 
-target = default_target()
-st.subheader(f"Stance toward {safe(target)} over time")
-periods = {"Y": "Yearly", "Q": "Quarterly", "M": "Monthly"}
-freq = st.segmented_control("Period", list(periods), default="Y", format_func=periods.get, key="overview_freq") or "Y"
-try:
-    timeline = query("stance_timeline", target=target, freq=freq, subject="article")
-except TrackerError as exc:  # an unknown target is a configuration matter, not a crash
-    st.info(f"No stance data for {safe(target)} ({safe(exc)}).")
-else:
-    if timeline.empty:
-        st.info(f"No stance toward {safe(target)} has been measured yet.")
+st.subheader("Stance over time")
+target = target_picker("overview_target")
+if target is not None:
+    periods = {"Y": "Yearly", "Q": "Quarterly", "M": "Monthly"}
+    freq = st.segmented_control("Period", list(periods), default="Y", format_func=periods.get,
+                                key="overview_freq") or "Y"
+    try:
+        timeline = query("stance_timeline", target=target, freq=freq, subject="article")
+    except TrackerError as exc:
+        st.info(f"No stance data for {safe(target)} ({safe(exc)}).")
     else:
-        st.caption(f"{periods[freq]} share of articles in favor / against, with Wilson 95% intervals; bigger "
-                   "points = more articles, wide bands = few articles.")
-        stance_chart(timeline)
-        downloads(timeline, f"stance-{target}-{periods[freq].lower()}", key="overview_stance")
+        if timeline.empty:
+            st.info(f"No stance toward {safe(target)} has been measured yet (tracker update measures it).")
+        else:
+            st.caption(f"{periods[freq]} share of articles in favor / against {safe(target)}, with Wilson 95% "
+                       "intervals; bigger points = more articles, wide bands = few articles.")
+            stance_chart(timeline)
+            downloads(timeline, f"stance-{target}-{periods[freq].lower()}", key="overview_stance")

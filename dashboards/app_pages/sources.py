@@ -38,8 +38,8 @@ carried = query("source_narratives", source_id)
 st.dataframe(carried, hide_index=True, height=260)
 
 target = default_target()
-st.subheader(f"Stance toward {safe(target)}, by year")
-if target in query("targets"):
+if target is not None:
+    st.subheader(f"Stance toward {safe(target)}, by year")
     data = query("stance_timeline", target=target, freq="Y", subject="article", sources=[int(source_id)])
     if data.empty:
         st.info("No stance measured for this outlet.")

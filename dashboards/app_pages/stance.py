@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import default_target, downloads, flash, query, safe, stance_chart
+from app_pages._common import default_target, downloads, flash, measure, query, safe, stance_chart
 from tracker import TrackerError
 
 st.title("Stance over time")
 flash()
+with st.expander("Add a target", expanded=not query("targets")):
+    st.caption("What to measure stance toward: its name, its other names and spellings (aliases), terms that point "
+               "to it without naming it (related: its parts and places), and a few statements for and against. "
+               "Stance is measured at once; labelled claims refine it later.")
+    with st.form("st_add_target"):
+        name = st.text_input("Name", placeholder="e.g. Gwadar port")
+        aliases = st.text_input("Other names, comma-separated", placeholder="e.g. Gwadar, گوادر")
+        related = st.text_input("Related terms, comma-separated", placeholder="e.g. deep-sea port, Makran coast")
+        favor = st.text_area("Statements in favor, one a line", height=80)
+        against = st.text_area("Statements against, one a line", height=80)
+        if st.form_submit_button("Add and measure stance"):
+            measure(name, [a for a in aliases.split(",") if a.strip()], [r for r in related.split(",") if r.strip()],
+                    [f for f in favor.splitlines() if f.strip()], [a for a in against.splitlines() if a.strip()])
 targets = query("targets")
 if not targets:
-    st.info("No stance targets yet: run `tracker stance` first.")
     st.stop()
 c1, c2, c3, c4 = st.columns(4)
 target = c1.selectbox("Target", targets, key="st_target",

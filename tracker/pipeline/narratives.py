@@ -89,15 +89,24 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
         if fresh:
             scope, overlap = store_narratives.all_clusters(db)
         else:
-            touched = set(cluster_ids.tolist()) | set(merged.values())
-            scope, overlap = store_narratives.cluster_scope(db, touched)
-        stored = np.asarray(sorted(set(scope.values()) | {k for k, _ in overlap}), np.int64)
+            # every touched cluster's composition decides which narrative it continues (overlap, in SQL), but
+            # only some claims can change narrative: the new ones, those of clusters merged by this batch, and
+            # those of clusters this batch lifted out of noise
+            added = np.bincount(cluster_ids, minlength=len(clusterer.counts_))
+            touched = {int(k) for k in np.flatnonzero(added)} | set(merged.values())
+            lifted = {k for k in np.flatnonzero(added).tolist()
+                      if clusterer.counts_[k] - added[k] < clusterer.min_cluster_size <= clusterer.counts_[k]}
+            _, overlap = store_narratives.cluster_scope(db, touched, claims=False)
+            scope, _ = store_narratives.cluster_scope(db, set(merged.values()) | lifted, overlap=False)
+            scope.update(zip(claim_ids.tolist(), cluster_ids.tolist()))
+        stored = np.asarray(sorted(set(scope.values()) | {k for k, _, _ in overlap}), np.int64)
         label_of = dict(zip(stored.tolist(), clusterer.labels_for(stored).tolist())) if len(stored) else {}
         proposal = Proposal(clusters={c: label_of[k] for c, k in scope.items()})
-        for (k, n), count in overlap.items():
-            if label_of[k] >= 0:
-                proposal.overlap[(label_of[k], n)] = proposal.overlap.get((label_of[k], n), 0) + count
-        membership = store_narratives.membership_state(db, scope, {n for _, n in overlap})
+        for (k, n, by), count in overlap.items():
+            if label_of[k] >= 0:  # reviewer-placed claims stay put whatever the mapping: they only break ties
+                table = proposal.overlap if by == "model" else proposal.pinned
+                table[(label_of[k], n)] = table.get((label_of[k], n), 0) + count
+        membership = store_narratives.membership_state(db, scope, {n for _, n, _ in overlap})
         plan = plan_membership(membership, proposal)
         ids = store_narratives.apply_plan(db, plan, actor=MODEL)
         store_narratives.record_unclustered(

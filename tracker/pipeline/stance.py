@@ -39,21 +39,41 @@ BATCH = 2000  # claims scored and written per transaction
 
 # --- targets ----------------------------------------------------------------------------------------------------
 
-def ensure_targets(store: Store) -> None:
-    """Add the shipped targets (CPEC) to the store if they are not there yet."""
-    with store.write() as db:
-        for target in shipped_targets():
-            if not store_stance.has_target(db, target["name"]):
-                add_target(store, target["name"], aliases=target["aliases"], description=target["description"],
-                           favor=target["examples"]["favor"], against=target["examples"]["against"])
+def ensure_targets(store: Store, *, always: bool = False) -> list[str]:
+    """Add each shipped target (CPEC) that the store's articles name (or every one, with ``always``), checking
+    only articles not checked before; returns the targets added. A store about something else gets none: nothing
+    assumes CPEC."""
+    missing = [t for t in shipped_targets() if not store_stance.has_target(store.db, t["name"])]
+    if not missing:
+        return []
+    named = set()
+    if always:
+        named = {t["name"] for t in missing}
+    else:
+        checked = int(store_base.get_meta(store.db, "targets.checked_upto", 0) or 0)
+        patterns = {t["name"]: alias_pattern(clean_aliases(t["name"], t["aliases"])) for t in missing}
+        while rows := store_stance.article_texts_after(store.db, checked, 2000):
+            for _, title, text in rows:
+                named |= {name for name, pattern in patterns.items() if pattern.search(f"{title or ''}\n{text}")}
+            checked = rows[-1][0]
+        with store.write() as db:
+            store_base.set_meta(db, "targets.checked_upto", checked)
+    for target in missing:
+        if target["name"] in named:
+            add_target(store, target["name"], aliases=target["aliases"], related=target.get("related", []),
+                       description=target["description"], favor=target["examples"]["favor"],
+                       against=target["examples"]["against"])
+    return sorted(named)
 
 
-def add_target(store: Store, name: str, *, aliases: list[str] | None = None, description: str = "",
-               favor: list[str] | None = None, against: list[str] | None = None) -> int:
-    """Create or update target ``name``; returns its id."""
+def add_target(store: Store, name: str, *, aliases: list[str] | None = None, related: list[str] | None = None,
+               description: str = "", favor: list[str] | None = None, against: list[str] | None = None) -> int:
+    """Create or update target ``name``: ``aliases`` are its own other names and spellings, ``related`` the terms
+    that point to it in context without naming it (its parts and places); returns its id."""
     names = clean_aliases(name, aliases)
     with store.write() as db:
         return store_stance.upsert_target(db, names[0], aliases=names, description=description,
+                                          related=[r.strip() for r in related or [] if r.strip()],
                                           examples={"favor": list(favor or []), "against": list(against or [])})
 
 

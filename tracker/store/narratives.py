@@ -106,28 +106,28 @@ def claim_exists(db: sqlite_utils.Database, claim_id: int) -> bool:
     return db.execute("SELECT 1 FROM claims WHERE id = ?", [claim_id]).fetchone() is not None
 
 
-def cluster_scope(db: sqlite_utils.Database, cluster_ids: Iterable[int]) -> tuple[
-    dict[int, int], dict[tuple[int, int], int]
-]:
-    """Claims of clusters ``cluster_ids`` (claim -> stored cluster id) and the clusters' overlap with narratives
-    ((cluster, narrative) -> members the model placed there; reviewer-placed claims stay where they are whatever
-    the mapping, so they do not decide it), read set-wise from ``claim_clusters``."""
-    claims = {c: k for c, k in _in(db, "SELECT claim_id, cluster_id FROM claim_clusters WHERE cluster_id IN ({marks})",
-                                   cluster_ids)}
-    overlap = {(k, n): count for k, n, count in _in(
-        db, "SELECT cc.cluster_id, nc.narrative_id, count(*) FROM claim_clusters cc "
-            "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id AND nc.assigned_by = 'model' "
-            "WHERE cc.cluster_id IN ({marks}) GROUP BY 1, 2",
-        cluster_ids)}
-    return claims, overlap
+def cluster_scope(db: sqlite_utils.Database, cluster_ids: Iterable[int], *, claims: bool = True,
+                  overlap: bool = True) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """Claims of clusters ``cluster_ids`` (claim -> stored cluster id; unless ``claims`` is False) and the
+    clusters' overlap with narratives ((cluster, narrative, assigned_by) -> members; unless ``overlap`` is False),
+    read set-wise from ``claim_clusters``."""
+    cluster_ids = set(cluster_ids)
+    members = {c: k for c, k in _in(db, "SELECT claim_id, cluster_id FROM claim_clusters WHERE cluster_id IN "
+                                        "({marks})", cluster_ids)} if claims else {}
+    counts = {(k, n, by): count for k, n, by, count in _in(
+        db, "SELECT cc.cluster_id, nc.narrative_id, nc.assigned_by, count(*) FROM claim_clusters cc "
+            "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id "
+            "WHERE cc.cluster_id IN ({marks}) GROUP BY 1, 2, 3",
+        cluster_ids)} if overlap else {}
+    return members, counts
 
 
 def all_clusters(db: sqlite_utils.Database) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
     """Every clustered claim (claim -> cluster) and the overlap of every cluster with narratives (a rebuild)."""
     claims = dict(db.execute("SELECT claim_id, cluster_id FROM claim_clusters").fetchall())
-    overlap = {(k, n): count for k, n, count in db.execute(
-        "SELECT cc.cluster_id, nc.narrative_id, count(*) FROM claim_clusters cc "
-        "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id AND nc.assigned_by = 'model' GROUP BY 1, 2")}
+    overlap = {(k, n, by): count for k, n, by, count in db.execute(
+        "SELECT cc.cluster_id, nc.narrative_id, nc.assigned_by, count(*) FROM claim_clusters cc "
+        "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id GROUP BY 1, 2, 3")}
     return claims, overlap
 
 
@@ -393,18 +393,24 @@ def set_claim_clusters(db: sqlite_utils.Database, pairs: Iterable[tuple[int, int
 # --- descriptions -----------------------------------------------------------------------------------------------
 
 def describe_inputs(db: sqlite_utils.Database, narrative_ids: Sequence[int], model: str | None,
-                    languages: Iterable[str] | None) -> dict[int, tuple[list[tuple[Any, ...]], np.ndarray | None]]:
+                    languages: Iterable[str] | None, *, sample: int = 5000) -> dict[
+                        int, tuple[list[tuple[Any, ...]], np.ndarray | None]]:
     """Per narrative: its members ``(claim id, text, outlet (of the original for a near-duplicate), covered,
     check-worthiness, whole record)`` in id order, where ``covered`` says the article's language is one ``model``
     represents and ``whole record`` that the claim is its article's whole text (a claim-database row, a tweet),
-    and the members' vectors for ``model`` (zero rows where a member has none; None without a model)."""
+    and the members' vectors for ``model`` (zero rows where a member has none; None without a model). A narrative
+    of more than ``sample`` claims is described from a fixed pseudo-random sample of that many (its mean,
+    keywords and most central claims barely move), so describing costs the same for any size."""
     languages = set(languages) if languages is not None else None
-    rows = _in(db, """
-        SELECT nc.narrative_id, c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id), a.language,
+    rows = _in(db, f"""
+        SELECT m.narrative_id, c.id, c.text, c.text_hash, coalesce(orig.source_id, a.source_id), a.language,
                c.checkworthy, c.end - c.start >= length(trim(a.text))
-        FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+        FROM (SELECT narrative_id, claim_id, row_number() OVER (
+                  PARTITION BY narrative_id ORDER BY (claim_id * 2654435761) % 4294967296) AS rank
+              FROM narrative_claims WHERE narrative_id IN ({{marks}})) m
+        JOIN claims c ON c.id = m.claim_id JOIN articles a ON a.id = c.article_id
         LEFT JOIN articles orig ON orig.id = a.duplicate_of
-        WHERE nc.narrative_id IN ({marks}) ORDER BY nc.narrative_id, c.id""", narrative_ids)
+        WHERE m.rank <= {int(sample)} ORDER BY m.narrative_id, c.id""", narrative_ids)
     by_narrative: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for n, claim, text, text_hash, source, language, checkworthy, whole in rows:
         covered = languages is None or language is None or language in languages

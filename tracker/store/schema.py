@@ -392,3 +392,27 @@ def m008_review_queue(db: sqlite_utils.Database) -> None:
         """,
     )
 
+
+@migrations()
+def m009_target_relevance(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- A target's own names are its aliases; related terms (its parts and places: Gwadar, ML-1) signal it in
+        -- context but are not names. A broader initiative (Belt and Road) is its own target, never an alias.
+        ALTER TABLE targets ADD COLUMN related TEXT;    -- JSON list
+        UPDATE targets SET aliases = (SELECT json_group_array(value) FROM json_each(targets.aliases)
+            WHERE lower(value) NOT IN ('belt and road', 'bri', '一带一路', 'the corridor', 'gwadar', 'gwadar port',
+                                       'ml-1', 'main line-1', 'special economic zone', 'sez', 'اقتصادی راہداری',
+                                       'راہداری', 'گوادر', '瓜达尔'))
+            WHERE name = 'CPEC';
+        UPDATE targets SET related = '["the corridor", "economic corridor", "Gwadar", "Gwadar port", "ML-1",
+            "Main Line-1", "special economic zone", "special economic zones", "اقتصادی راہداری", "راہداری", "گوادر",
+            "瓜达尔", "瓜达尔港"]' WHERE name = 'CPEC';
+        -- How likely the subject is about the target at all (0-1); label 'none' with a low relevance means
+        -- off-target, with a high one a neutral piece about the target.
+        ALTER TABLE stances ADD COLUMN relevance REAL;
+        -- Articles checked for the shipped targets' names are remembered (meta 'targets.checked_upto').
+        """,
+    )
+

@@ -16,12 +16,13 @@ from tracker.store.narratives import _in
 
 
 def upsert_target(db: sqlite_utils.Database, name: str, *, aliases: list[str], description: str,
-                  examples: dict[str, list[str]]) -> int:
+                  examples: dict[str, list[str]], related: list[str] | None = None) -> int:
     db.execute(
-        "INSERT INTO targets(name, aliases, description, examples) VALUES (?, ?, ?, ?) "
+        "INSERT INTO targets(name, aliases, description, examples, related) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET aliases = excluded.aliases, description = excluded.description, "
-        "examples = excluded.examples",
-        [name, json.dumps(aliases, ensure_ascii=False), description, json.dumps(examples, ensure_ascii=False)])
+        "examples = excluded.examples, related = excluded.related",
+        [name, json.dumps(aliases, ensure_ascii=False), description, json.dumps(examples, ensure_ascii=False),
+         json.dumps(related or [], ensure_ascii=False)])
     return int(db.execute("SELECT id FROM targets WHERE name = ?", [name]).fetchone()[0])
 
 
@@ -31,12 +32,12 @@ def has_target(db: sqlite_utils.Database, name: str) -> bool:
 
 def target(db: sqlite_utils.Database, name: str) -> dict[str, Any] | None:
     """Target ``name`` (case-insensitive) with aliases and examples decoded, or None."""
-    row = db.execute("SELECT id, name, aliases, description, examples FROM targets WHERE lower(name) = lower(?)",
-                     [name]).fetchone()
+    row = db.execute("SELECT id, name, aliases, description, examples, related FROM targets "
+                     "WHERE lower(name) = lower(?)", [name]).fetchone()
     if row is None:
         return None
     return {"id": row[0], "name": row[1], "aliases": _json(row[2], []), "description": row[3],
-            "examples": _json(row[4], {})}
+            "examples": _json(row[4], {}), "related": _json(row[5], [])}
 
 
 def _json(raw: Any, default: Any) -> Any:
@@ -52,6 +53,12 @@ def target_names(db: sqlite_utils.Database) -> list[str]:
 
 def targets(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return [t for name in target_names(db) if (t := target(db, name)) is not None]
+
+
+def article_texts_after(db: sqlite_utils.Database, after: int, limit: int) -> list[tuple[int, str | None, str]]:
+    """``(id, title, text)`` of up to ``limit`` articles with an id above ``after``."""
+    return db.execute("SELECT id, title, text FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+                      [after, limit]).fetchall()
 
 
 # --- labels -----------------------------------------------------------------------------------------------------
