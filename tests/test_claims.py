@@ -178,10 +178,16 @@ def test_rejected_reports_refutes() -> None:
 
 
 def test_both_sides_rejected_disinformation() -> None:
+    """The sentence carries the claim that disinformation campaigns target the corridor, and reports who says
+    it: it refutes no claim of its own (the labels and the product agree: 'report')."""
     claimant, attribution = claimant_and_attribution(
         "Both sides rejected disinformation campaigns against the corridor.")
-    assert attribution == "refute"
+    assert attribution == "report"
     assert claimant.lower() == "both sides"
+    assert claimant_and_attribution("Fact-checkers have debunked several such claims.")[1] != "refute"
+    assert claimant_and_attribution("Officials rejected claims that the corridor is a debt trap.")[1] == "refute"
+    assert claimant_and_attribution("It is not correct to say that CPEC is driving Pakistan into debt.")[1] == (
+        "refute")
 
 
 def test_plain_outlet_sentence_asserts() -> None:
@@ -200,7 +206,7 @@ def test_seed_article_attributions() -> None:
     claims = extract_claims(1, _article_text(SEED))
     assert {c.attribution for c in claims} <= {"assert", "report", "refute"}
     rejected = [c for c in claims if "rejected disinformation" in c.text]
-    assert rejected and all(c.attribution == "refute" for c in rejected)
+    assert rejected and all(c.attribution == "report" for c in rejected)  # the governments' claim, reported
 
 
 def test_discourse_adverbs_are_not_claimants() -> None:

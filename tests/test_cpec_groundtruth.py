@@ -16,8 +16,11 @@ sys.modules["cpec_groundtruth"] = gt
 _spec.loader.exec_module(gt)
 
 
-def test_claimant_match_is_lenient() -> None:
+def test_claimant_match_is_word_by_word() -> None:
     assert gt.claimant_matches("Planning Minister Ahsan Iqbal", "Ahsan Iqbal")
+    assert not gt.claimant_matches("Pakistan", "an")  # not a substring match
+    assert not gt.claimant_matches("China", "Chinese officials")
+    assert gt.claimant_matches("officials", "Pakistani officials")
     assert gt.claimant_matches("the Foreign Office spokesperson", "Foreign Office spokesperson")
     assert gt.claimant_matches("critics", "Critics")
     assert gt.claimant_matches("the outlet", "The outlet")

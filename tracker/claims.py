@@ -1,5 +1,11 @@
 """Claim extraction: article text -> claim sentences with offsets, claimant, attribution and check-worthiness.
 
+``attribution`` says how the outlet carries the claim the sentence makes: ``assert`` (in its own voice),
+``report`` (someone else's, relayed) or ``refute`` (the sentence denies its own claim: "Officials rejected reports
+that CPEC is a debt trap" refutes the debt-trap claim). A sentence about disinformation ("Both sides rejected
+disinformation campaigns") makes the claim that there is disinformation and reports who says so: it refutes no
+claim of its own.
+
 Sentences come from sentencex (it survives "Mr.", "U.S.", "Rs. 1.2 bn", Urdu "۔" and Chinese "。"), split inside
 paragraphs so headings never glue onto the sentence below. Boilerplate (subscribe prompts, bylines, photo
 credits), questions and fragments are not claims. Who asserts a claim and whether the outlet asserts, reports or
@@ -121,9 +127,23 @@ _REFUTE = re.compile(
     r"nothing (?:could be )?further from the truth|propaganda against|dismissal|misread(?:s|ing)?|"
     r"ignores? that|overstat(?:e|es|ed|ing)|exaggerat\w*|no (?:legal|moral|factual|real) basis|not the case|"
     r"is wrong|are wrong|wide of the mark|does not hold|do not hold|smears?|slander\w*|groundless|canard|"
-    r"scaremongering|fearmongering|hysteria)\b",
+    r"scaremongering|fearmongering|hysteria|not (?:correct|true|accurate|right) to (?:say|claim|suggest)|"
+    r"(?:is|are|was|were) (?:also |simply |mostly |largely |plainly |just )?(?:wrong|mistaken|incorrect)|"
+    r"(?:does|do|did) not support (?:this|that|the claim)|not an? (?:accurate|fair|true) (?:one|picture|account))\b",
     re.IGNORECASE,
 )
+# A sentence whose refuting words are about disinformation ("rejected disinformation campaigns", "groundless
+# rumours", "debunked several such claims") carries the claim that there is disinformation: it does not refute
+# its own claim. One that rejects a proposition ("rejected reports that CPEC is a debt trap") does.
+_ABOUT_DISINFORMATION = re.compile(
+    r"\b(?:disinformation|misinformation|propaganda|fake news|smear(?:s| campaigns?)?|falsehoods|"
+    r"(?:groundless|baseless|false|fake|fabricated|doctored|distorted|malicious|hostile) (?:rumou?rs?|claims?|"
+    r"reports?|reporting|documents?|videos?|figures|narratives?|information|campaigns?)|such claims)\b",
+    re.IGNORECASE)
+_PROPOSITION = re.compile(
+    r"\b(?:reject|dismiss|den(?:y|ies|ied|ying)|refut|debunk|rebut|disput|repudiat)\w*\s+(?:\w+\s+){0,4}?"
+    r"(?:that|(?:reports?|claims?|allegations?|accusations?|suggestions?|assertions?|notions?|idea|charges?|"
+    r"speculation|criticism|concerns?|fears?)\s+(?:that|of))\b", re.IGNORECASE)
 _REFUTE_OTHER = re.compile(r"(拒绝|驳斥|否认|谣言|虚假|不实|抹黑|مسترد|تردید|بے بنیاد|جھوٹ|غلط)")
 _REPORT_VERBS = (
     r"said|says|say|told|tells|stated|states|claimed|claims|claim|alleged|alleges|allege|argued|argues|argue|"
@@ -211,7 +231,7 @@ def claimant_and_attribution(sentence: str, previous: str | None = None) -> tupl
             who = _clean_claimant(match.group(1))
     if who is None:
         who = _subject_before_verb(sentence, previous)
-    refutes = bool(_REFUTE.search(sentence) or _REFUTE_OTHER.search(sentence))
+    refutes = bool(_REFUTE_OTHER.search(sentence)) or _refutes_own_claim(sentence)
     if refutes:
         return who or OUTLET, "refute"
     reported = bool(who) or bool(_REPORT_OTHER.search(sentence)) or (
@@ -220,6 +240,17 @@ def claimant_and_attribution(sentence: str, previous: str | None = None) -> tupl
     if reported:
         return who or "unnamed source", "report"
     return OUTLET, "assert"
+
+
+def _refutes_own_claim(sentence: str) -> bool:
+    """A refuting cue that is not merely about disinformation (see ``_ABOUT_DISINFORMATION``)."""
+    cues = list(_REFUTE.finditer(sentence))
+    if not cues:
+        return False
+    if _PROPOSITION.search(sentence):
+        return True
+    about = [m.span() for m in _ABOUT_DISINFORMATION.finditer(sentence)]
+    return any(not any(start - 40 <= cue.start() <= end for start, end in about) for cue in cues)
 
 
 _CLAUSE = re.compile(r"[,;:\"“”()–—-]")
