@@ -10,6 +10,7 @@ from sample_store import make_sample_store
 from streamlit.testing.v1 import AppTest
 
 from tracker.store import Store
+from tracker.store import narratives as store_narratives
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboards" / "streamlit_app.py")
 PAGES = ["overview", "queue", "narratives", "narrative", "stance", "sources", "search", "export"]
@@ -270,3 +271,20 @@ def test_review_queue_gives_a_verdict_in_a_few_clicks_and_updates_at_once(store)
     hidden = at.dataframe[0].value["id"].tolist()
     at.toggle(key="q_hidden").set_value(True).run()
     assert len(at.dataframe[0].value) >= len(hidden)
+
+
+def test_narrative_page_shows_and_resolves_flags(store):
+    s = Store(store)
+    with s.write() as db:
+        store_narratives.add_flag(db, "merge-proposed", 3, 1, {"similarity": 0.91})
+    s.close()
+    at = app("narrative")  # narrative 3
+    assert any(h.value == "Open flags (1)" for h in at.subheader)
+    assert at.dataframe[0].value["kind"].tolist() == ["merge-proposed"]
+    at.text_input(key="nar_flag_note_3").input("same claim, kept apart on purpose")
+    at.button(key="nar_flag_resolve").click().run()
+    assert not at.exception
+    assert query(store, "SELECT resolved_by FROM narrative_flags") == [("Tester",)]
+    assert query(store, "SELECT action, note FROM reviews WHERE reviewer = 'Tester'") == [
+        ("resolve-flag", "same claim, kept apart on purpose")]
+    assert not any(h.value.startswith("Open flags") for h in at.subheader)

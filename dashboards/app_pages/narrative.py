@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._common import (
+    act,
     bar_chart,
     default_target,
     downloads,
@@ -17,6 +18,7 @@ from app_pages._common import (
     safe,
 )
 from app_pages._review_panel import review_panel
+from tracker import review
 from tracker.store import queries
 
 st.title("Narrative")
@@ -44,6 +46,23 @@ flags = [info["status"], info["review_status"]] + (["locked"] if info["locked"] 
 st.caption(" · ".join(flags))
 if info["verdict_note"] or info["verdict_url"]:
     html_line(f"<b>Verdict note:</b> {safe(info['verdict_note'] or '')} {safe(info['verdict_url'] or '')}")
+if info["new_since_verdict"]:
+    st.warning(f"{info['new_since_verdict']:,} claims joined after the verdict was given "
+               f"({safe(info['verdict_at'] or '')}); they are marked in the claim table (new_since_verdict).")
+
+open_flags = query("narrative_flags", narrative_id)
+if not open_flags.empty:
+    st.subheader(f"Open flags ({len(open_flags)})")
+    st.caption("What the model wants a reviewer to look at: a proposed merge with another narrative, or a verdict "
+               "inherited by claims from elsewhere. Nothing changes until a reviewer acts; resolving a flag only "
+               "marks it seen.")
+    st.dataframe(open_flags[["id", "kind", "other_id", "other_label", "detail", "created_at"]], hide_index=True)
+    flag_ids = [int(f) for f in open_flags["id"]]
+    c1, c2 = st.columns([1, 2])
+    flag_id = c1.selectbox("Flag", flag_ids, key=f"nar_flag_{narrative_id}")
+    flag_note = c2.text_input("Note (optional)", key=f"nar_flag_note_{narrative_id}")
+    if c1.button("Mark resolved", key="nar_flag_resolve"):
+        act(review.resolve_flag, flag_id, note=flag_note or None, done=f"Flag {flag_id} resolved.")
 
 st.subheader("Representative claims")
 st.dataframe(query("representative_claims", narrative_id), hide_index=True)
@@ -57,7 +76,7 @@ if pages > 1:
                                key=f"nar_page_{narrative_id}"))
 claims = query("narrative_claims", narrative_id, target=default_target(), limit=PAGE, offset=(page - 1) * PAGE)
 cols = ["claim_id", "published", "source", "country", "claimant", "attribution", "narrative_stance",
-        "target_stance", "assigned_by", "text", "title", "url"]
+        "target_stance", "assigned_by", "new_since_verdict", "text", "title", "url"]
 st.dataframe(claims[cols], hide_index=True, height=320,
              column_config={"url": st.column_config.LinkColumn("url"),
                             "target_stance": st.column_config.TextColumn(f"stance to {default_target()}")})
