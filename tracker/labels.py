@@ -9,6 +9,7 @@ scripts are only trimmed.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -164,6 +165,14 @@ def _has_open_quote(text: str) -> bool:
     return text.count('"') % 2 == 1 or text.count("\u201c") > text.count("\u201d")
 
 
+def _cut_tail(pattern: re.Pattern[str], text: str, window: int = 300) -> str:
+    """``pattern.sub("", text)`` for a pattern anchored at the end that starts with a comma or a space: only the
+    last ``window`` characters are searched (a trailing attribution is never longer), which keeps a long sentence
+    from being tried at every one of its positions."""
+    found = pattern.search(text, max(0, len(text) - window))
+    return text[:found.start()] + text[found.end():] if found else text
+
+
 def _strip_tail(text: str) -> str:
     before = None
     while before != text:
@@ -179,10 +188,10 @@ def _strip_tail(text: str) -> str:
             else:  # hashtags that finish the sentence are words: keep the first, without '#'
                 text = head + " " + tags.group(0).split()[0].lstrip("#@").split("#")[0]
         text = _DASH_SPEAKER.sub(r"\1", text).strip()
-        cut = _ACCORDING_TAIL.sub("", text)
+        cut = _cut_tail(_ACCORDING_TAIL, text)
         if len(cut.split()) >= 4:
             text = cut
-        cut = _SAID_TAIL.sub("", text)
+        cut = _cut_tail(_SAID_TAIL, text)
         if cut != text and len(cut.split()) >= 4 and re.search(r"[,\"\u201d\u2019]\s*$", text[:len(cut) + 2]):
             text = cut
     return text.strip()
@@ -214,7 +223,7 @@ def _shorten(text: str, max_chars: int) -> str:
 
 def _tidy_cut(text: str) -> str:
     text = text.rstrip(" ,;:-\u2013\u2014")
-    text = _DANGLING.sub("", text).rstrip(" ,;:-\u2013\u2014")
+    text = _cut_tail(_DANGLING, text).rstrip(" ,;:-\u2013\u2014")
     # close nothing half-open: drop an unmatched opening quote
     for open_q, close_q in (("\u201c", "\u201d"), ("\u2018", "\u2019")):
         if text.count(open_q) > text.count(close_q):
@@ -224,6 +233,7 @@ def _tidy_cut(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)  # describing asks for the same central claims again and again
 def claim_label(text: str, max_chars: int = 110, *, keep_frames: bool = False) -> str:
     """A short label that reads as the claim itself, made from a narrative's central claim.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,7 @@ def tokens(text: str) -> list[str]:
     return [w for w in words if w not in STOPWORDS and len(w) > 2]
 
 
-def document_frequency_of(term: str, document_frequency: dict[str, int], default: int) -> int:
+def document_frequency_of(term: str, document_frequency: Mapping[str, int], default: int) -> int:
     """Claims containing ``term``. The FTS5 vocabulary splits hyphenated words, so "china-pakistan" is as common
     as its least common part; a word the vocabulary lacks gets ``default``."""
     if term in document_frequency:
@@ -71,7 +71,7 @@ def document_frequency_of(term: str, document_frequency: dict[str, int], default
     return min(parts) if parts else default
 
 
-def distinctive_keywords(texts: Sequence[str], total_claims: int, document_frequency: dict[str, int],
+def distinctive_keywords(texts: Sequence[str], total_claims: int, document_frequency: Mapping[str, int],
                          n: int) -> list[str]:
     """The ``n`` words of ``texts`` that most set them apart from all claims (c-TF-IDF: log-scaled count in the
     group times the log inverse share of claims containing the word), ties broken alphabetically."""
@@ -112,7 +112,7 @@ def keyword_label(keywords: Sequence[str]) -> str | None:
 
 
 def describe(members: Sequence[Member], vectors: np.ndarray | None, *, total_claims: int,
-             document_frequency: dict[str, int], n_keywords: int = 6, n_representatives: int = 5) -> Description:
+             document_frequency: Mapping[str, int], n_keywords: int = 6, n_representatives: int = 5) -> Description:
     """Keywords, central claim, representatives, centroid and label of a narrative.
 
     Keywords, centroid and central claim come from members in languages the model represents (all members if

@@ -22,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tracker.db import open_db
-from tracker.ingest import IngestOptions, ingest
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tracker.ingest import IngestOptions, ingest  # noqa: E402
+from tracker.store import Store  # noqa: E402
 
 OUTLETS = ["Daily Ledger", "Frontier Post", "Islamabad Herald", "Wire Desk", "Karachi Chronicle", "Gwadar Times",
            "Business Recorder", "The Observer"]
@@ -156,12 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         warm = Path(tmp) / "warm.jsonl"
         write_jsonl(records[:5], Path(tmp))
         (Path(tmp) / "articles.jsonl").rename(warm)
-        ingest(open_db(":memory:"), [str(warm)], IngestOptions())
+        ingest(Store(":memory:"), [str(warm)], IngestOptions())
         for fmt in args.formats.split(","):
             folder = Path(tmp) / fmt
             folder.mkdir()
             paths = WRITERS[fmt](records, folder)
-            db = open_db(folder / "store.db")
+            db = Store(folder / "store.db")
             started, cpu_started = time.perf_counter(), time.process_time()
             report = ingest(db, paths, IngestOptions())
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started

@@ -189,7 +189,8 @@ def increment(args: argparse.Namespace) -> None:
     report = update(store, [str(args.work / "increment.jsonl")], embedder=embedder)
     elapsed = time.perf_counter() - started
     print(json.dumps({"seconds": elapsed, "peak_rss_mib": rss(), "rss_before_mib": before,
-                      "stages": {r.stage: r.counts for r in report.stages}}, default=str))
+                      "stages": {r.stage: {**r.counts, "seconds": round(r.seconds or 0, 1)} for r in report.stages}},
+                     default=str))
 
 
 def dashboard(args: argparse.Namespace) -> None:
@@ -270,6 +271,7 @@ def main() -> None:
               f"narratives {counts['narratives'].get('created', 0):,} created, themes "
               f"{counts['themes'].get('themes')} ({'regrouped' if counts['themes'].get('regrouped') else 'attached'})"
               f", peak RSS so far {rss():,.0f} MiB", flush=True)
+        print("    " + ", ".join(f"{r.stage} {r.seconds:.1f} s" for r in report.stages), flush=True)
     claims = store.db.execute("SELECT count(*) FROM claims").fetchone()[0]
     narratives = store.db.execute("SELECT count(*) FROM narratives WHERE status = 'active'").fetchone()[0]
     print(f"full build: {claims:,} claims, {articles:,} articles, {narratives:,} active narratives in {total:,.0f} s "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -96,8 +97,11 @@ def update(store: Store, paths: Sequence[str] = (), *, options: IngestOptions | 
     """
     report = UpdateReport()
     stages = tuple(stages)
+    clock = [time.perf_counter()]
 
     def done(result: StageResult) -> None:
+        now = time.perf_counter()
+        result.seconds, clock[0] = now - clock[0], now
         report.stages.append(result)
         if on_result:
             on_result(result)

@@ -21,6 +21,7 @@ class StageResult:
     stage: str
     counts: dict[str, Any] = field(default_factory=dict)
     touched: set[int] = field(default_factory=set, repr=False)  # narratives a stage changed (for the next stage)
+    seconds: float | None = None  # wall time, set by ``update``
 
     def summary(self) -> str:
         return f"{self.stage}: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -451,12 +451,44 @@ def save_description(db: sqlite_utils.Database, narrative_id: int, *, keywords: 
                         [(round(float(s), 4), c, narrative_id) for c, s in similarity.items()])
 
 
-def document_frequency(db: sqlite_utils.Database) -> tuple[int, dict[str, int]]:
-    """Claims in the store, and how many contain each word (from the FTS5 index's vocabulary: no pass over the
-    claim texts)."""
-    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.claims_vocab USING fts5vocab(main, claims_fts, 'row')")
+class TermFrequency(Mapping[str, int]):
+    """Claims containing each word, looked up in the FTS5 index's vocabulary one word at a time as describing
+    asks for it (and remembered): a run reads the words of the narratives it describes, not the whole index."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.claims_vocab USING fts5vocab(main, claims_fts, 'row')")
+        self._db = db
+        self._known: dict[str, int | None] = {}
+
+    def _lookup(self, term: object) -> int | None:
+        if not isinstance(term, str):
+            return None
+        if term not in self._known:
+            row = self._db.execute("SELECT doc FROM temp.claims_vocab WHERE term = ?", [term]).fetchone()
+            self._known[term] = int(row[0]) if row else None
+        return self._known[term]
+
+    def __contains__(self, term: object) -> bool:
+        return self._lookup(term) is not None
+
+    def __getitem__(self, term: str) -> int:
+        found = self._lookup(term)
+        if found is None:
+            raise KeyError(term)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(k for k, v in self._known.items() if v is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._known.values() if v is not None)
+
+
+def document_frequency(db: sqlite_utils.Database) -> tuple[int, Mapping[str, int]]:
+    """Claims in the store, and how many contain each word (from the FTS5 index's vocabulary, word by word: no
+    pass over the claim texts or the whole index)."""
     total = int(db.execute("SELECT count(*) FROM claims").fetchone()[0])
-    return total, dict(db.execute("SELECT term, doc FROM temp.claims_vocab").fetchall())
+    return total, TermFrequency(db)
 
 
 def centroids(db: sqlite_utils.Database, model: str, *, narrative_ids: Iterable[int] | None = None,
