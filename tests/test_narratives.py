@@ -340,3 +340,27 @@ def test_reviewer_merge_is_not_undone_by_the_next_update(store: World) -> None:
     membership = store.membership()
     assert {membership[c] for c in merged} == {attack}
     assert store.narrative(attack)["size"] >= 8
+
+
+def test_large_narratives_are_described_again_only_when_they_have_changed(store: World,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.pipeline import narratives as stage
+
+    monkeypatch.setattr(stage, "DESCRIBE_SMALL", 3)  # narratives of 4 claims count as large here
+    monkeypatch.setattr(stage, "DESCRIBE_CHANGE", 0.5)
+    nid = store.topic_narrative("debt")
+    assert store.narrative(nid)["described_size"] == 4
+    # one claim joins (4 -> 5, a quarter): the description holds, the newcomer is measured against the centroid
+    store.db.execute("UPDATE narratives SET keywords = '[\"kept\"]' WHERE id = ?", [nid])
+    store.add(batch(range(4, 5)))
+    assert store.narrative(nid)["size"] == 5 and store.narrative(nid)["described_size"] == 4
+    assert store.narrative(nid)["keywords"] == '["kept"]'
+    similarity = store.db.execute("SELECT similarity FROM narrative_claims WHERE claim_id = ?",
+                                  [store.claim_id(TOPICS["debt"][4])]).fetchone()[0]
+    assert similarity is not None and 0 < similarity <= 1
+    # another joins (4 -> 6, half): described again
+    store.add(batch(range(5, 6)))
+    assert store.narrative(nid)["described_size"] == 6 and store.narrative(nid)["keywords"] != '["kept"]'
+    # a reviewer's action describes at once, however small the change
+    review.split(store.store, nid, [store.claim_id(TOPICS["debt"][5])], "Split off", reviewer="T")
+    assert store.narrative(nid)["size"] == store.narrative(nid)["described_size"] == 5

@@ -47,7 +47,8 @@ def _narrative(db: Any, narrative_id: int, *, active: bool = False) -> dict[str,
 
 def _describe(store: Store, narrative_ids: Iterable[int]) -> None:
     model = store_narratives.clusterer_settings(store.db)[0]
-    describe_narratives(store, sorted(set(narrative_ids)), None, model=model, languages=languages_of(model))
+    describe_narratives(store, sorted(set(narrative_ids)), None, model=model, languages=languages_of(model),
+                        force=True)
 
 
 def _apply(store: Store, db: Any, action: Move | Exclude | Merge | Split, claims: Iterable[int],

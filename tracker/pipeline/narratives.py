@@ -28,6 +28,8 @@ from tracker.store.base import BadBlob
 from tracker.themes import attach, group_narratives
 
 DESCRIBE_BATCH = 200  # narratives described per transaction
+DESCRIBE_CHANGE = 0.1  # a narrative is described again once its size has changed by this share
+DESCRIBE_SMALL = 50  # below this size a narrative is described on every change (it costs little)
 
 
 def clusterer_params() -> dict[str, Any]:
@@ -117,21 +119,33 @@ def run_narratives(store: Store, embedder: Embedder, *, rebuild: bool = False,
             store_narratives.history(db, "rebuilt", None, actor=MODEL, detail=counts)
         store_base.finish_run(db, run_id, counts)
     touched_ids = sorted({ids.get(n, n) for n in plan.touched})
-    describe_narratives(store, touched_ids, embedder, progress=progress)
+    describe_narratives(store, touched_ids, embedder, force=fresh, progress=progress)
     return StageResult("narratives", counts, touched=set(touched_ids))
 
 
 def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedder | None = None, *,
-                        model: str | None = None, languages: frozenset[str] | None = None,
+                        model: str | None = None, languages: frozenset[str] | None = None, force: bool = False,
                         progress: Progress = NO_PROGRESS) -> None:
     """Recompute keywords, central claim, representatives, centroid, label and member similarities.
 
     The vectors are ``embedder``'s (or, without one, ``model``'s, claims in ``languages`` counting as covered).
+    Unless ``force`` (a reviewer's action), a large narrative is described again only once it has changed size by
+    ``DESCRIBE_CHANGE`` since its last description or lost its central claim: a few claims joining a narrative of
+    thousands do not move its label, keywords or centroid, and describing it would cost in proportion to its size.
+    Claims that joined it meanwhile get their similarity to its stored centroid.
     """
     if not narrative_ids:
         return
     if embedder is not None:
         model, languages = embedder.name, getattr(embedder, "languages", None)
+    if not force:
+        narrative_ids, current = store_narratives.description_due(store.db, narrative_ids, change=DESCRIBE_CHANGE,
+                                                                  small=DESCRIBE_SMALL)
+        if current and model:
+            with store.write() as db:
+                store_narratives.fill_similarity(db, current, model)
+        if not narrative_ids:
+            return
     total, document_frequency = store_narratives.document_frequency(store.db)
     with progress("describing narratives", total=len(narrative_ids), unit=" narratives") as bar:
         for start in range(0, len(narrative_ids), DESCRIBE_BATCH):

@@ -442,13 +442,58 @@ def save_description(db: sqlite_utils.Database, narrative_id: int, *, keywords: 
     is one (an earlier centroid stays when the members carry no vector)."""
     db.execute(
         "UPDATE narratives SET keywords = ?, central_claim_id = ?, representatives = ?, "
-        "label = CASE WHEN label_locked THEN label ELSE ? END, boilerplate = ?, "
+        "label = CASE WHEN label_locked THEN label ELSE ? END, boilerplate = ?, described_size = size, "
         "centroid = coalesce(?, centroid), centroid_model = coalesce(?, centroid_model) WHERE id = ?",
         [json.dumps(keywords, ensure_ascii=False), central_claim_id, json.dumps(representatives), label,
          int(boilerplate), None if centroid is None else vector_to_blob(centroid),
          None if centroid is None else model, narrative_id])
     db.conn.executemany("UPDATE narrative_claims SET similarity = ? WHERE claim_id = ? AND narrative_id = ?",
                         [(round(float(s), 4), c, narrative_id) for c, s in similarity.items()])
+
+
+def description_due(db: sqlite_utils.Database, narrative_ids: Sequence[int], *, change: float,
+                    small: int) -> tuple[list[int], list[int]]:
+    """Split ``narrative_ids`` into those to describe again and those whose description still holds: a narrative
+    is due when it was never described, has fewer than ``small`` claims, lost its central claim, or changed size
+    by at least ``change`` (a share) since it was last described."""
+    due, current = [], []
+    for n, size, described, lost in _in(db, """
+            SELECT n.id, n.size, n.described_size,
+                   n.central_claim_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM narrative_claims nc
+                       WHERE nc.narrative_id = n.id AND nc.claim_id = n.central_claim_id)
+            FROM narratives n WHERE n.id IN ({marks})""", narrative_ids):
+        stale = described is None or size < small or lost or abs(size - described) >= change * described
+        (due if stale else current).append(n)
+    return sorted(due), sorted(current)
+
+
+def fill_similarity(db: sqlite_utils.Database, narrative_ids: Sequence[int], model: str) -> int:
+    """Members of these narratives that have no similarity to their narrative's centroid yet (claims that joined
+    since it was described) get it from the stored centroid; returns how many."""
+    from tracker.store.vectors import load
+
+    rows = _in(db, """
+        SELECT nc.claim_id, nc.narrative_id, c.text_hash, n.centroid FROM narrative_claims nc
+        JOIN claims c ON c.id = nc.claim_id JOIN narratives n ON n.id = nc.narrative_id
+        WHERE nc.similarity IS NULL AND n.centroid IS NOT NULL AND n.centroid_model = ?
+          AND nc.narrative_id IN ({marks})""", narrative_ids, [model])
+    if not rows:
+        return 0
+    vectors = load(db, model, [r[2] for r in rows])
+    centroids: dict[int, np.ndarray] = {}
+    values = []
+    for claim_id, narrative_id, text_hash, blob in rows:
+        if text_hash not in vectors:
+            continue
+        if narrative_id not in centroids:
+            try:
+                centroid = blob_to_vector(blob, len(vectors[text_hash]))
+            except BadBlob:  # a damaged centroid: the next full description replaces it
+                continue
+            centroids[narrative_id] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+        values.append((round(float(vectors[text_hash] @ centroids[narrative_id]), 4), claim_id, narrative_id))
+    db.conn.executemany("UPDATE narrative_claims SET similarity = ? WHERE claim_id = ? AND narrative_id = ?", values)
+    return len(values)
 
 
 class TermFrequency(Mapping[str, int]):

@@ -416,3 +416,20 @@ def m009_target_relevance(db: sqlite_utils.Database) -> None:
         """,
     )
 
+
+
+@migrations()
+def m010_probabilities_and_description_size(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- A stance is a probability distribution: the model's calibrated probability of each label (NULL for a
+        -- reviewer's stance and for rows written before). 'score' stays the probability of 'label'.
+        ALTER TABLE stances ADD COLUMN p_favor REAL;
+        ALTER TABLE stances ADD COLUMN p_against REAL;
+        ALTER TABLE stances ADD COLUMN p_none REAL;
+        -- How many claims a narrative had when it was last described: a large narrative is described again
+        -- once it has changed by a tenth, not on every claim that joins it (its label and keywords barely move).
+        ALTER TABLE narratives ADD COLUMN described_size INTEGER;
+        """,
+    )
