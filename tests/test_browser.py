@@ -40,7 +40,7 @@ def server(tmp_path):
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (CI's .ci/run installs it)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     store = tmp_path / "sample.db"
-    make_sample_store(store).conn.close()
+    make_sample_store(store).close()
     port = free_port()
     log = open(tmp_path / "streamlit.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
