@@ -189,3 +189,48 @@ def test_a_writer_waits_for_another_process_and_then_gives_up_in_one_line(tmp_st
     with patient.write() as db:  # waits for the other process, then writes
         db.execute("INSERT INTO sources(name) VALUES ('after')")
     assert patient.db.execute("SELECT name FROM sources").fetchall() == [("after",)]
+
+
+def test_claim_search_index_is_built_from_the_claims_of_an_older_store(tmp_store):
+    """m011 indexes existing claims (stemmed, the title of whole-record claims only), and keeps the index in step
+    with later inserts and deletes."""
+    import sqlite_utils
+
+    conn = sqlite3.connect(tmp_store, isolation_level=None)
+    old = sqlite_utils.Database(conn)
+    migrations.apply(old, stop_before="m011_claim_search_index")
+    assert "claims_search" not in _tables(old)
+    news = "Officials opened a water plant on Monday. Residents said the water was cleaner."
+    record = "Electricity tariffs rose 28 percent in July."
+    for article_id, (title, text) in enumerate([("Dams of Tarbela", news), ("Did Tarbela tariffs jump?", record)], 1):
+        old.execute("INSERT INTO articles(id, title, text, content_hash, ingested_at) VALUES (?, ?, ?, ?, 'now')",
+                    [article_id, title, text, f"h{article_id}"])
+    claims = [(1, 0, 0, 41, news[:41]), (1, 1, 42, len(news), news[42:]), (2, 0, 0, len(record), record)]
+    old.conn.executemany("INSERT INTO claims(article_id, idx, start, end, text, text_hash) VALUES (?, ?, ?, ?, ?, 'x')",
+                         claims)
+    old.execute("INSERT INTO meta(key, value) VALUES ('embed.hashing.last_claim_id', 3)")
+    conn.close()
+
+    store = Store(tmp_store)  # the pending migration runs on open
+
+    def found(query: str) -> list[int]:
+        return [r[0] for r in store.db.execute(
+            "SELECT rowid FROM claims_search WHERE claims_search MATCH ? ORDER BY rowid", [query])]
+
+    assert found('"officials"') == [1] and found('"cleaner"') == [2]
+    assert found('"tariff"') == [3] and found('"opening"') == [1]  # Porter stems: tariffs, opened
+    assert found('"tarbela"') == [3]  # the record's title; the news article's title is not its sentences'
+    assert store.db.execute("SELECT claim_id, title FROM claim_titles").fetchall() == [(3, "Did Tarbela tariffs jump?")]
+    from tracker.store import claims as store_claims
+
+    todo, _ = store_claims.unembedded(store.db, "hashing")  # the embed stage will embed the title it never saw
+    assert "Did Tarbela tariffs jump?" in [text for _, text in todo]
+    with store.write() as db:
+        db.execute("INSERT INTO claims(article_id, idx, start, end, text, text_hash) VALUES "
+                   "(1, 2, 0, 10, 'Tariffs on water will double.', 'y')")
+    assert found('"tariff"') == [3, 4]
+    with store.write() as db:
+        db.execute("DELETE FROM claims WHERE id IN (3, 4)")
+    assert found('"tariff"') == [] and found('"tarbela"') == []
+    assert found('"officials"') == [1]
+    store.close()

@@ -9,7 +9,7 @@ import sqlite_utils
 
 from tracker.records import Claim
 from tracker.store.base import content_hash, get_meta, set_meta
-from tracker.store.vectors import chunks, marks
+from tracker.store.vectors import chunks, marks, stored_hashes
 
 LAST_ARTICLE_KEY = "claims.last_article_id"
 
@@ -45,14 +45,21 @@ def embedded_upto(db: sqlite_utils.Database, model: str) -> int:
 
 def unembedded(db: sqlite_utils.Database, model: str) -> tuple[list[tuple[str, str]], int]:
     """``(text hash, text)`` of each distinct text of the claims past the embed stage's watermark that has no
-    vector for ``model`` (oldest claims first), and the watermark to set once they are embedded."""
+    vector for ``model`` (oldest claims first), then of each title of those claims that has a title (view
+    ``claim_titles``: claims that are their record's whole text), and the watermark to set once all are embedded."""
     after = embedded_upto(db, model)
     top = int(db.execute("SELECT coalesce(max(id), 0) FROM claims").fetchone()[0])
     rows = db.execute(
         "SELECT text_hash, min(text) FROM claims WHERE id > ? AND text_hash NOT IN "
         "(SELECT content_hash FROM embeddings WHERE model = ?) GROUP BY text_hash ORDER BY min(id)", [after, model],
     ).fetchall()
-    return rows, top
+    titles: dict[str, str] = {}
+    for (title,) in db.execute("SELECT title FROM claim_titles WHERE claim_id > ? ORDER BY claim_id", [after]):
+        titles.setdefault(content_hash(title), title)
+    queued = {h for h, _ in rows}
+    new = [h for h in titles if h not in queued]
+    stored = stored_hashes(db, model, new)
+    return rows + [(h, titles[h]) for h in new if h not in stored], top
 
 
 def set_embedded_upto(db: sqlite_utils.Database, model: str, claim_id: int) -> None:

@@ -10,7 +10,9 @@ Tables (see the CREATE statements below for every column):
 
 - ``sources``: outlets. ``articles``: one row per distinct article text; near-identical copies point to the
   first copy with ``duplicate_of``. ``article_lsh``: MinHash band keys used to find near-duplicates.
-- ``claims``: sentences that make claims, with offsets into ``articles.text``; ``claims_fts`` indexes their text.
+- ``claims``: sentences that make claims, with offsets into ``articles.text``; ``claims_fts`` indexes their exact
+  words, ``claims_search`` their stemmed words and, for a claim that is its record's whole text, the record's title
+  (view ``claim_titles``).
 - ``embeddings``: float32 vectors keyed by content hash and model name.
 - ``narratives``, ``narrative_claims``, ``narrative_history``, ``narrative_constraints``: clusters of claims,
   membership, merges/splits, and reviewer decisions that every later run must respect. ``themes``: narratives of
@@ -417,7 +419,6 @@ def m009_target_relevance(db: sqlite_utils.Database) -> None:
     )
 
 
-
 @migrations()
 def m010_probabilities_and_description_size(db: sqlite_utils.Database) -> None:
     _execute_script(
@@ -431,5 +432,39 @@ def m010_probabilities_and_description_size(db: sqlite_utils.Database) -> None:
         -- How many claims a narrative had when it was last described: a large narrative is described again
         -- once it has changed by a tenth, not on every claim that joins it (its label and keywords barely move).
         ALTER TABLE narratives ADD COLUMN described_size INTEGER;
+        """,
+    )
+
+
+@migrations()
+def m011_claim_search_index(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- The title of each claim that is its record's whole text (a fact-check or claim-database row, a tweet, a
+        -- headline record): a second wording of that same claim, which claim search embeds and indexes with it. A
+        -- news article's title describes the article, not each of its sentences, so sentences have none here.
+        CREATE VIEW claim_titles AS
+            SELECT c.id AS claim_id, trim(a.title) AS title FROM claims c JOIN articles a ON a.id = c.article_id
+            WHERE trim(coalesce(a.title, '')) != '' AND c.end - c.start >= length(trim(a.text));
+        -- Claim search's full-text index: Porter-stemmed words ("loans" finds "loan") of the text and of the title
+        -- above. Contentless (the words are in claims and articles). claims_fts keeps the exact words: narrative
+        -- keywords count claims per word in its vocabulary.
+        CREATE VIRTUAL TABLE claims_search USING fts5(text, title, content='', tokenize='porter unicode61');
+        INSERT INTO claims_search(rowid, text, title)
+            SELECT c.id, c.text, t.title FROM claims c LEFT JOIN claim_titles t ON t.claim_id = c.id;
+        CREATE TRIGGER claims_search_ai AFTER INSERT ON claims BEGIN
+            INSERT INTO claims_search(rowid, text, title)
+                VALUES (new.id, new.text, (SELECT title FROM claim_titles WHERE claim_id = new.id));
+        END;
+        -- before the row goes, so the title it was indexed with is still found (a contentless index forgets a row
+        -- only when given the values it indexed)
+        CREATE TRIGGER claims_search_bd BEFORE DELETE ON claims BEGIN
+            INSERT INTO claims_search(claims_search, rowid, text, title)
+                VALUES ('delete', old.id, old.text, (SELECT title FROM claim_titles WHERE claim_id = old.id));
+        END;
+        -- The embed stage looks at every claim once more, so the titles of claims stored before are embedded too
+        -- (a text that has its vector already is skipped).
+        DELETE FROM meta WHERE key LIKE 'embed.%.last_claim_id';
         """,
     )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from tracker.store.base import blob_to_vector, blobs_to_matrix, vector_to_blob
+from tracker.store.base import blob_to_vector, blobs_to_matrix, content_hash, vector_to_blob
 
 CHUNK = 500  # values bound per IN (...) list
 
@@ -67,6 +67,19 @@ def claim_vectors(db: sqlite_utils.Database, model: str, claim_ids: Sequence[int
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
     matrix = blobs_to_matrix([r[2] for r in rows], int(rows[0][1]))
     return np.asarray([r[0] for r in rows], dtype=np.int64), matrix
+
+
+def claim_title_vectors(db: sqlite_utils.Database, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the claims with a title (view ``claim_titles``: claims that are their record's whole text) whose title
+    has a vector for ``model``, and those vectors, by claim id."""
+    rows = db.execute("SELECT claim_id, title FROM claim_titles ORDER BY claim_id").fetchall()
+    hashes = [content_hash(title) for _, title in rows]
+    found = load(db, model, hashes)
+    kept = [(claim_id, found[h]) for (claim_id, _), h in zip(rows, hashes) if h in found]
+    if not kept:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    return (np.asarray([k[0] for k in kept], dtype=np.int64),
+            np.stack([k[1] for k in kept]).astype(np.float32, copy=False))
 
 
 def count(db: sqlite_utils.Database, model: str) -> int:
