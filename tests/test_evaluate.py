@@ -166,6 +166,21 @@ def test_match(cli, tmp_path: Path) -> None:  # noqa: ANN001
     assert metrics["mrr"] == 1.0
 
 
+def test_match_uses_the_titles_of_the_corpus(tmp_path: Path) -> None:
+    """A fact-check's title is a second wording of its claim: the corpus keeps it, the ranking reads it."""
+    item = {"id": "t1", "text": "Officials denied the report as baseless.",
+            "title": "Did Tarbela turbines fail in June?"}
+    query = [{"id": "q", "text": "Tarbela turbines failed in June pic.twitter.com/x1", "relevant": ["t1"]}]
+    embedder = get_embedder("hashing")
+    queries = write(tmp_path / "q.jsonl", query)
+    titled, ranked = evaluate.run("match", queries, corpus=write(tmp_path / "c.jsonl", [*CORPUS, item]),
+                                  embedder=embedder)
+    untitled, _ = evaluate.run("match", queries, corpus=write(tmp_path / "u.jsonl", [
+        *CORPUS, {k: v for k, v in item.items() if k != "title"}]), embedder=embedder)
+    assert ranked[0]["ranked"][0] == "t1" and titled["mrr"] == 1.0
+    assert untitled["mrr"] < 1.0
+
+
 def test_match_needs_a_corpus(cli, tmp_path: Path) -> None:  # noqa: ANN001
     result = cli("eval", "match", write(tmp_path / "q.jsonl", QUERIES))
     assert result.exit_code != 0 and "--corpus" in result.output

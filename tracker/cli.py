@@ -254,7 +254,7 @@ def search(text: str, k: int, fmt: str, db_path: str | None, model_name: str | N
 @click.argument("task", type=click.Choice(["clusters", "target-stance", "claim-stance", "match", "checkworthy"]))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--corpus", type=click.Path(dir_okay=False), default=None,
-              help="match: the corpus of {id, text} records to rank.")
+              help="match: the corpus of {id, text} records to rank (a title, if given, is kept).")
 @click.option("--train", type=click.Path(dir_okay=False), default=None,
               help="Fit the task's trainable model on this file (same format) first.")
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
@@ -268,7 +268,8 @@ def eval_command(task: str, file: str, corpus: str | None, train: str | None, pr
 
     Runs on a temporary store, never yours. Files are JSON Lines (.jsonl or .jsonl.gz) as in the evaluation
     contract (docs): clusters {id,text,gold[,source,date]}, target-stance {target,text,label},
-    claim-stance {claim,text,label}, match {id,text,relevant} with --corpus {id,text}, checkworthy {text,label}.
+    claim-stance {claim,text,label}, match {id,text,relevant} with --corpus {id,text[,title]}, checkworthy
+    {text,label}.
 
     \b
     Example:

@@ -101,15 +101,17 @@ def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] 
 def eval_match(records: list[dict[str, Any]], corpus: list[dict[str, Any]], embedder: Embedder) -> tuple[
     dict[str, Any], list[dict[str, Any]]
 ]:
-    from tracker.search import rank_claims
+    """``tracker eval match``: the corpus stored as whole-text claims (with their titles), each query ranked by
+    claim search's own :func:`tracker.search.rank_claims`."""
+    from tracker.search import embed_queries, rank_claims
 
     store = Store(":memory:")
     claim_to_item = store_whole_texts(store, corpus, embedder)
     ranked_all = []
-    query_vectors = embedder.encode([str(r["text"]) for r in records])
-    for record, vector in zip(records, query_vectors):
+    raw, clean = embed_queries(embedder, [str(r["text"]) for r in records])
+    for i, record in enumerate(records):
         ranked: list[str] = []
-        for claim_id, _, _ in rank_claims(store, record["text"], embedder, query_vector=vector):
+        for claim_id, _, _ in rank_claims(store, str(record["text"]), embedder, query_vectors=(raw[i], clean[i])):
             item = claim_to_item[claim_id]
             if item not in ranked:
                 ranked.append(item)
@@ -122,7 +124,8 @@ def eval_match(records: list[dict[str, Any]], corpus: list[dict[str, Any]], embe
 
 def store_whole_texts(store: Store, items: list[dict[str, Any]], embedder: Embedder, *,
                       dates: bool = False) -> dict[int, str]:
-    """Store each item as an article whose whole text is one claim, embed it; returns claim id -> item id.
+    """Store each item as an article whose whole text is one claim, with the item's ``title`` if it has one, and
+    embed it (and the title); returns claim id -> item id.
 
     Used where each input record *is* one claim (a fact-check database, a headline list), so it is matched or
     clustered as written instead of being split into sentences.
@@ -137,13 +140,14 @@ def store_whole_texts(store: Store, items: list[dict[str, Any]], embedder: Embed
     with store.write() as db:
         for number, item in enumerate(items, start=1):
             text = clean_text(str(item["text"])) or "(empty)"
+            title = clean_text(str(item.get("title") or "")) or None
             published = None
             if dates and item.get("date"):
                 try:
                     published = parse_date(item["date"])
                 except ValueError:
                     published = None
-            article = Article(text=text, source=item.get("source") or None, published=published,
+            article = Article(text=text, title=title, source=item.get("source") or None, published=published,
                               external_id=str(item.get("id", number)), origin=f"eval:item {number}")
             outcome, article_id = store_article(db, article, threshold=1.1)
             claim = store_claims.insert_whole(db, article_id, number if outcome == "duplicate" else 0, text)

@@ -44,6 +44,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("write_timeout", 60.0, "Seconds a write waits for another process that holds the store (an update, "
             "another reviewer) before giving up with a one-line error."),
     Setting("default_target", "CPEC", "Target whose stance the overview and timeline show by default."),
+    Setting("search_text_weight", 0.15, "Share of word matching in claim search: the score is (1 - w) x "
+            "embedding similarity + w x full-text BM25 (stemmed, stop words left out) relative to the query's best "
+            "match; 0 ranks by embeddings alone, 1 by words alone."),
     Setting("eval_cache", "", "SQLite file where 'tracker eval' keeps embeddings between runs, so repeated "
             "evaluations embed each text once (empty: no cache)."),
     Setting("organisation", "", "Organisation named as author of exported ClaimReview verdicts (default: the "

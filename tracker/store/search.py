@@ -16,10 +16,12 @@ def vectors_version(db: sqlite_utils.Database, model: str) -> tuple[Any, ...]:
                             [model]).fetchone())
 
 
-def fulltext(db: sqlite_utils.Database, match: str, limit: int) -> list[int]:
-    """Claim ids matching an FTS5 query, best BM25 first."""
-    return [r[0] for r in db.execute(
-        "SELECT rowid FROM claims_fts WHERE claims_fts MATCH ? ORDER BY bm25(claims_fts) LIMIT ?", [match, limit])]
+def fulltext(db: sqlite_utils.Database, match: str, limit: int) -> list[tuple[int, float]]:
+    """``(claim id, BM25 relevance)`` of the claims matching an FTS5 query in claim search's index (stemmed text,
+    and the title of whole-record claims), best first; relevance is positive, higher = better."""
+    return [(int(r[0]), -float(r[1])) for r in db.execute(
+        "SELECT rowid, bm25(claims_search) FROM claims_search WHERE claims_search MATCH ? "
+        "ORDER BY bm25(claims_search) LIMIT ?", [match, limit])]
 
 
 def hit_details(db: sqlite_utils.Database, claim_ids: Sequence[int]) -> list[tuple[Any, ...]]:
