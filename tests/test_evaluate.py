@@ -196,8 +196,26 @@ def test_checkworthy(cli, tmp_path: Path) -> None:  # noqa: ANN001
     rows = read_predictions(preds)
     assert [r["line"] for r in rows] == [1, 2, 3, 4, 5]
     assert all(set(r) == {"line", "pred", "score"} and isinstance(r["score"], float) for r in rows)
-    assert all(r["pred"] == int(r["score"] >= 0.5) for r in rows)
+    # pred is 1 from the model's threshold (chosen on its training data) up
+    assert min(r["score"] for r in rows if r["pred"]) > max(r["score"] for r in rows if not r["pred"])
+    assert [r["pred"] for r in rows] == [r["label"] for r in CHECKWORTHY]
     assert metrics["average_precision"] == 1.0  # the shipped model ranks every factual line above the filler
+
+
+def test_checkworthy_by_document(tmp_path: Path) -> None:
+    """Records that name their debate are scored with their neighbours, and the mean per-debate AP is added."""
+    debates = [{**r, "debate": f"d{i % 2}"} for i, r in enumerate(CHECKWORTHY * 2)]
+    embedder = get_embedder("hashing")
+    metrics, with_docs = evaluate.run("checkworthy", write(tmp_path / "d.jsonl", debates), embedder=embedder)
+    assert set(metrics) == KEYS["checkworthy"] | {"mean_document_ap"}
+    assert 0.0 <= metrics["mean_document_ap"] <= 1.0
+    plain = [{k: v for k, v in r.items() if k != "debate"} for r in debates]
+    metrics_plain, without = evaluate.run("checkworthy", write(tmp_path / "p.jsonl", plain), embedder=embedder)
+    assert set(metrics_plain) == KEYS["checkworthy"]
+    assert [p["score"] for p in with_docs] != [p["score"] for p in without]  # neighbour smoothing
+    documents = [{**r, "document": r.pop("debate")} for r in [dict(x) for x in debates]]
+    metrics_doc, _ = evaluate.run("checkworthy", write(tmp_path / "doc.jsonl", documents), embedder=embedder)
+    assert metrics_doc == metrics
 
 
 @pytest.mark.parametrize("task, records", [("checkworthy", CHECKWORTHY), ("target-stance", TARGET)])

@@ -103,6 +103,42 @@ def test_checkworthiness_is_scored_from_the_stored_vectors_in_one_batch(store, t
     assert run_checkworthy(store, embedder).counts == {"scored": 0}
 
 
+class RecordingScorer:
+    """A check-worthiness model that records what each call is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], list[int]]] = []
+
+    def score(self, texts, vectors, docs=None):  # noqa: ANN001, ANN201
+        assert vectors.shape == (len(texts), 256)
+        self.calls.append((list(texts), list(docs)))
+        return [0.5] * len(texts)
+
+
+def test_checkworthiness_sees_each_claim_with_its_article_and_never_splits_one(  # noqa: ANN001
+        store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = get_embedder("hashing")
+    ingest_records(store, tmp_path, "a.jsonl", ARTICLES + LATER)
+    run_claims(store)
+    run_embed(store, embedder)
+    scorer = RecordingScorer()
+    monkeypatch.setattr(pipeline_claims, "_checkworthy_models", {embedder.name: scorer})
+    assert run_checkworthy(store, embedder).counts == {"scored": 8}
+    assert len(scorer.calls) == 1  # one batch across articles
+    texts, docs = scorer.calls[0]
+    expected = store.db.execute("SELECT text, article_id FROM claims ORDER BY article_id, idx").fetchall()
+    assert list(zip(texts, docs)) == expected and len(set(docs)) == 4
+
+    with store.write() as db:
+        db.execute("UPDATE claims SET checkworthy = NULL")
+    monkeypatch.setattr(pipeline_claims, "SCORE_CHUNK", 3)  # a batch ends where its last article ends
+    scorer.calls.clear()
+    run_checkworthy(store, embedder)
+    batches = [set(d) for _, d in scorer.calls]
+    assert len(batches) == 2 and all(not a & b for a in batches for b in batches if a is not b)
+    assert sum(len(d) for _, d in scorer.calls) == 8
+
+
 def test_run_claims_then_the_shipped_scorer(store, tmp_path: Path) -> None:  # noqa: ANN001
     ingest_records(store, tmp_path, "a.jsonl", ARTICLES[:1])
     embedder = get_embedder("hashing")

@@ -268,8 +268,8 @@ def eval_command(task: str, file: str, corpus: str | None, train: str | None, pr
 
     Runs on a temporary store, never yours. Files are JSON Lines (.jsonl or .jsonl.gz) as in the evaluation
     contract (docs): clusters {id,text,gold[,source,date]}, target-stance {target,text,label},
-    claim-stance {claim,text,label}, match {id,text,relevant} with --corpus {id,text[,title]}, checkworthy
-    {text,label}.
+    claim-stance {claim,text,label}, match {id,text,relevant} with --corpus {id,text[,title]},
+    checkworthy {text,label[,debate or document]} (with a document field it also prints mean_document_ap).
 
     \b
     Example:

@@ -22,6 +22,7 @@ from tracker.metrics import (
     f_avg,
     fnc_score,
     match_metrics,
+    mean_group_average_precision,
 )
 from tracker.store import Store
 
@@ -77,24 +78,39 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = (),
 
 # --- tasks ------------------------------------------------------------------------------------------------------
 
+def documents(records: list[dict[str, Any]]) -> list[Any] | None:
+    """The document of each record (its ``debate`` or ``document`` field), or None when no record names one."""
+    docs = [r.get("debate", r.get("document")) for r in records]
+    return docs if any(d not in (None, "") for d in docs) else None
+
+
 def eval_checkworthy(records: list[dict[str, Any]], train: list[dict[str, Any]] | None, embedder: Embedder) -> tuple[
     dict[str, Any], list[dict[str, Any]]
 ]:
-    """``tracker eval checkworthy``: the shipped model, or one fitted on ``--train``."""
+    """``tracker eval checkworthy``: the shipped model, or :meth:`CheckworthyModel.for_training_file` fitted on
+    ``--train``. Records that name their document (``debate`` or ``document``, sentences in reading order) are
+    scored with it, and ``mean_document_ap`` (the mean over documents of each one's AP, CheckThat!'s measure) is
+    added. ``pred`` is 1 where the score reaches the model's threshold, chosen on its training data."""
     from sklearn.metrics import precision_recall_fscore_support
 
     from tracker.checkworthy import CheckworthyModel, default_model
 
     if train:
-        model = CheckworthyModel(embedder=embedder).fit([r["text"] for r in train], [int(r["label"]) for r in train])
+        model = CheckworthyModel.for_training_file(embedder).fit(
+            [r["text"] for r in train], [int(r["label"]) for r in train], docs=documents(train))
     else:
         model = default_model(embedder)
-    scores = model.score([r["text"] for r in records])
+    texts = [str(r["text"]) for r in records]
+    docs = documents(records)
+    scores = model.score(texts, embedder.encode(texts), docs=docs)
+    threshold = model.threshold(docs)
     gold = [int(r["label"]) for r in records]
-    pred = [int(s >= 0.5) for s in scores]
+    pred = [int(s >= threshold) for s in scores]
     p, r, f, _ = precision_recall_fscore_support(gold, pred, average="binary", zero_division=0)
     metrics: dict[str, Any] = {"average_precision": round(average_precision(gold, scores), 4),
                                "f1": round(float(f), 4), "precision": round(float(p), 4), "recall": round(float(r), 4)}
+    if docs is not None:
+        metrics["mean_document_ap"] = round(mean_group_average_precision(gold, scores, [str(d) for d in docs]), 4)
     return metrics, [{"line": i + 1, "pred": pred[i], "score": round(scores[i], 6)} for i in range(len(records))]
 
 

@@ -83,20 +83,27 @@ def checkworthy_model(embedder: Embedder) -> Any:
 
 
 def run_checkworthy(store: Store, embedder: Embedder, *, progress: Progress = NO_PROGRESS) -> StageResult:
-    """Score check-worthiness of every claim without a score, from the claims' stored vectors, in batches."""
+    """Score check-worthiness of every claim without a score, from the claims' stored vectors, in batches of many
+    articles (an article is never split between batches): each claim is scored with its article as document, so
+    its previous and next claim there smooth its score."""
     todo = store_claims.unscored(store.db)
     if not todo:
         return StageResult("checkworthy", {"scored": 0})
     model = checkworthy_model(embedder)
     cached = CachedEmbedder(store, embedder)
     with progress("check-worthiness", total=len(todo), unit=" claims") as bar:
-        for start in range(0, len(todo), SCORE_CHUNK):
-            chunk = todo[start:start + SCORE_CHUNK]
-            texts = [t for _, t, _ in chunk]
-            scores = model.score(texts, cached.encode(texts))
+        start = 0
+        while start < len(todo):
+            end = min(start + SCORE_CHUNK, len(todo))
+            while end < len(todo) and todo[end][2] == todo[end - 1][2]:
+                end += 1
+            chunk = todo[start:end]
+            texts = [text for _, text, _ in chunk]
+            scores = model.score(texts, cached.encode(texts), docs=[article for _, _, article in chunk])
             with store.write() as db:
                 store_claims.set_checkworthy(db, zip([c for c, _, _ in chunk], scores))
             bar.update(len(chunk))
+            start = end
     return StageResult("checkworthy", {"scored": len(todo)})
 
 

@@ -66,9 +66,12 @@ def set_embedded_upto(db: sqlite_utils.Database, model: str, claim_id: int) -> N
     set_meta(db, f"embed.{model}.last_claim_id", int(claim_id))
 
 
-def unscored(db: sqlite_utils.Database, limit: int | None = None) -> list[tuple[int, str, str]]:
-    """``(claim id, text, text hash)`` of claims with no check-worthiness score yet, in id order."""
-    sql = "SELECT id, text, text_hash FROM claims WHERE checkworthy IS NULL ORDER BY id"
+def unscored(db: sqlite_utils.Database, limit: int | None = None) -> list[tuple[int, str, int]]:
+    """``(claim id, text, article id)`` of claims with no check-worthiness score yet, article by article, each
+    article's claims in reading order."""
+    # through idx_claims_unscored (the few unscored claims), not a walk of every claim in article order
+    sql = ("SELECT id, text, article_id FROM claims WHERE id IN (SELECT id FROM claims WHERE checkworthy IS NULL) "
+           "ORDER BY article_id, idx")
     return db.execute(sql + (" LIMIT ?" if limit else ""), [limit] if limit else []).fetchall()
 
 
