@@ -52,7 +52,8 @@ def run_claims(store: Store, *, progress: Progress = NO_PROGRESS) -> StageResult
 
 
 def run_embed(store: Store, embedder: Embedder, *, progress: Progress = NO_PROGRESS) -> StageResult:
-    """Embed every distinct text of the new claims that has no vector for ``embedder`` yet, in large batches."""
+    """Embed every distinct text of the new claims, and the title of each that is its record's whole text (claim
+    search reads it), that has no vector for ``embedder`` yet, in large batches."""
     todo, upto = store_claims.unembedded(store.db, embedder.name)
     with store.write() as db:
         run_id = store_base.start_run(db, "embed", {"model": embedder.name})
