@@ -38,6 +38,7 @@ pages = [
     st.Page("app_pages/narratives.py", title="Narratives", icon=":material/hub:", url_path="narratives"),
     st.Page("app_pages/narrative.py", title="Narrative", icon=":material/fact_check:", url_path="narrative"),
     st.Page("app_pages/stance.py", title="Stance over time", icon=":material/timeline:", url_path="stance"),
+    st.Page("app_pages/label_stance.py", title="Label stance", icon=":material/label:", url_path="label-stance"),
     st.Page("app_pages/sources.py", title="Sources", icon=":material/newspaper:", url_path="sources"),
     st.Page("app_pages/search.py", title="Search", icon=":material/search:", url_path="search"),
     st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),

@@ -13,7 +13,7 @@ from tracker.embed import get_embedder
 
 KEYS = {
     "clusters": {"bcubed_precision", "bcubed_recall", "bcubed_f1", "ari", "nmi", "n_clusters", "n_items"},
-    "target-stance": {"f_avg", "macro_f1", "accuracy", "per_label"},
+    "target-stance": {"f_avg", "macro_f1", "accuracy", "per_label", "ece"},
     "claim-stance": {"fnc_score", "macro_f1", "accuracy", "per_label"},
     "match": {"map_at_5", "mrr", "recall_at_1", "recall_at_5"},
     "checkworthy": {"average_precision", "f1", "precision", "recall"},

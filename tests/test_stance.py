@@ -127,16 +127,20 @@ def test_train_records_a_versioned_model_with_cv_metrics(stocked) -> None:  # no
     metrics = json.loads(metrics)
     assert metrics["cv_folds"] == 2 and 0.0 <= metrics["f_avg"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
     assert n_train > 400 and json.loads(params) == {"embedder": "hashing", "crosslingual_embedder": None}
-    assert json.loads(state)["class"] == "TargetStanceModel" and arrays and blob is None  # no pickle
+    assert json.loads(state)["class"] == "SpanStanceModel" and arrays and blob is None  # no pickle
     found = latest_model(stocked, "CPEC", get_embedder("hashing"))
-    assert found is not None and found[0] == version
-    assert set(found[1].classes_) == {"favor", "against", "none"}
+    assert found is not None and found.version == version
+    assert 400 < found.main.adapters_["cpec"].n_examples <= n_train  # the English lines of the shipped CPEC set
 
 
-def test_a_target_without_two_stances_cannot_be_trained(store) -> None:  # noqa: ANN001
-    add_target(store, "Thar coal", favor=["Thar coal lights up Sindh."])
-    with pytest.raises(TargetError, match="two stances"):
-        train(store, "Thar coal", get_embedder("hashing"))
+def test_a_target_without_examples_still_gets_a_zero_shot_model(store) -> None:  # noqa: ANN001
+    add_target(store, "Thar coal")
+    result = train(store, "Thar coal", get_embedder("hashing"))
+    assert result["n_train"] == 0 and result["metrics"] == {}  # nothing to cross-validate
+    models = latest_model(store, "Thar coal", get_embedder("hashing"))
+    assert models is not None and not models.main.adapters_  # the shared heads alone
+    proba, _ = models.predict("Thar coal", ["Thar coal lights up Sindh."], ["en"], [(0, 9)])
+    assert proba.shape == (1, 3) and abs(proba.sum() - 1.0) < 1e-6
 
 
 # --- the stage ---------------------------------------------------------------------------------------------------
@@ -150,8 +154,10 @@ def test_run_stance_writes_claim_and_article_stances_naming_the_model(stocked) -
     articles = [r for r in rows if r[0] == "article"]
     assert len(claims) == n_claims and len(articles) == len(ARTICLES)
     for _, _, label, score, model, source in rows:
-        assert label in ("favor", "against", "none") and 0.0 <= score <= 1.0 and source == "model"
+        assert label in ("favor", "against", "none") and source == "model"
         assert model.startswith("target-stance:CPEC:v1")
+        # an off-target item is 'none' without a model probability; every other score is a probability
+        assert (score is None and label == "none") if model.endswith("+off-target") else 0.0 <= score <= 1.0
     assert stocked.db.execute("SELECT count(*) FROM models").fetchone()[0] == 1  # the trained model was used
     # a second run has nothing new to do
     assert run_stance(stocked, get_embedder("hashing")).counts["CPEC"] == 0
@@ -162,7 +168,7 @@ def test_articles_that_never_mention_the_target_get_none(stocked) -> None:  # no
     cricket = article_id(stocked, "Cricket fans")
     label, model = stocked.db.execute(
         "SELECT label, model FROM stances WHERE subject = 'article' AND subject_id = ?", [cricket]).fetchone()
-    assert label == "none" and model.endswith("+no-mention")
+    assert label == "none" and model.endswith("+off-target")
     claim_labels = {r[0] for r in stocked.db.execute(
         "SELECT s.label FROM stances s JOIN claims c ON c.id = s.subject_id "
         "WHERE s.subject = 'claim' AND c.article_id = ?", [cricket])}
@@ -236,12 +242,12 @@ def test_new_target_gets_its_own_model_and_stances(stocked) -> None:  # noqa: AN
                against=["Gwadar port will become a Chinese naval base."])
     counts = run_stance(stocked, get_embedder("hashing")).counts
     assert "Gwadar port" in counts
-    assert latest_model(stocked, "Gwadar port", get_embedder("hashing"))[0] == "target-stance:Gwadar port:v1"
+    assert latest_model(stocked, "Gwadar port", get_embedder("hashing")).version == "target-stance:Gwadar port:v1"
     tid = get_target(stocked, "Gwadar port")["id"]
     by_article = dict(stocked.db.execute(
         "SELECT subject_id, model FROM stances WHERE subject = 'article' AND target_id = ?", [tid]).fetchall())
     assert by_article[article_id(stocked, "naval base")] == "target-stance:Gwadar port:v1"
-    assert by_article[article_id(stocked, "load-shedding")].endswith("+no-mention")  # no Gwadar there
+    assert by_article[article_id(stocked, "load-shedding")].endswith("+off-target")  # no Gwadar there
 
 
 # --- CLI ---------------------------------------------------------------------------------------------------------
@@ -255,11 +261,12 @@ def test_stance_timeline_csv_has_wilson_interval_columns(stocked, run_cli, monke
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows
-    for column in ("period", "group", "n", "favor", "against", "none", "favor_share", "favor_lo", "favor_hi",
-                   "against_share", "against_lo", "against_hi"):
+    for column in ("period", "group", "n", "favor", "against", "none", "uncertain", "favor_share", "favor_lo",
+                   "favor_hi", "against_share", "against_lo", "against_hi", "uncertain_share"):
         assert column in rows[0]
-    assert {r["period"] for r in rows} == {"2024-01-01", "2024-02-01", "2024-03-01"}
-    assert sum(int(r["n"]) for r in rows) == len(ARTICLES)
+    # the cricket match (February) and the naval base story (March, Gwadar only) are not about CPEC: not counted
+    assert {r["period"] for r in rows} == {"2024-01-01", "2024-02-01"}
+    assert sum(int(r["n"]) for r in rows) == 3
     for r in rows:
         for label in ("favor", "against"):
             lo, share, hi = float(r[f"{label}_lo"]), float(r[f"{label}_share"]), float(r[f"{label}_hi"])
@@ -277,8 +284,9 @@ def test_targets_commands(run_cli, tmp_path: Path) -> None:  # noqa: ANN001
     listed = run_cli("targets", "--db", path)
     assert "Gwadar port" in listed.stdout and "aliases: Gwadar port, Gwadar" in listed.stdout
     assert "related: deep-sea port" in listed.stdout
-    refused = run_cli("targets", "add", "Thar", "--favor", "Good.", "--db", path)
-    assert refused.exit_code != 0 and "--against" in refused.output
+    # no examples needed: the shipped model reads stance toward any named target from the start
+    bare = run_cli("targets", "add", "Thar coal", "--db", path)
+    assert bare.exit_code == 0 and "Thar coal" in run_cli("targets", "--db", path).stdout
 
 
 def test_stance_timeline_by_year(stocked, run_cli) -> None:  # noqa: ANN001
@@ -315,3 +323,53 @@ def test_claims_in_languages_the_embedder_lacks_go_to_the_crosslingual_model(tmp
     assert any("قرض" in t for t in companion.seen)
     english_claim = "The national team won the series against Australia by three wickets on Sunday."
     assert english_claim not in companion.seen  # English claims stay with the main model
+
+
+# --- active learning ---------------------------------------------------------------------------------------------
+
+def test_queue_offers_uncertain_unlabelled_on_target_claims_and_a_label_refits_in_place(stocked) -> None:  # noqa: ANN001
+    from tracker.pipeline.stance import refit, stance_queue
+
+    embedder = get_embedder("hashing")
+    run_stance(stocked, embedder)
+    queue = stance_queue(stocked, "CPEC", embedder, limit=5)
+    assert queue and len({c["claim_id"] for c in queue}) == len(queue)
+    scores = [c["score"] for c in queue]
+    assert scores == sorted(scores)  # least certain first
+    cricket = article_id(stocked, "Cricket fans")
+    off_target = {r[0] for r in stocked.db.execute("SELECT id FROM claims WHERE article_id = ?", [cricket])}
+    assert not off_target & {c["claim_id"] for c in queue}  # off-target claims have no stance to ask about
+    assert len(stance_queue(stocked, "CPEC", embedder, limit=100, strategy="random")) >= len(queue)
+
+    first = queue[0]
+    wanted = "against" if first["label"] != "against" else "favor"
+    review.correct_stance(stocked, "claim", first["claim_id"], "CPEC", wanted, reviewer="ana")
+    before = dict(stocked.db.execute("SELECT subject_id, p_favor FROM stances WHERE subject = 'claim' "
+                                     "AND source = 'model' AND p_favor IS NOT NULL").fetchall())
+    result = refit(stocked, "CPEC", embedder)
+    assert result["version"] == "target-stance:CPEC:v2" and result["rescored"] == len(before)
+    after = dict(stocked.db.execute("SELECT subject_id, p_favor FROM stances WHERE subject = 'claim' "
+                                    "AND source = 'model' AND p_favor IS NOT NULL").fetchall())
+    assert set(after) == set(before) and any(abs(after[c] - before[c]) > 1e-6 for c in before)
+    assert {r[0] for r in stocked.db.execute("SELECT DISTINCT model FROM stances WHERE source = 'model' "
+                                             "AND score IS NOT NULL")} == {"target-stance:CPEC:v2"}
+    # the label is the reviewer's stance, in the log, and never offered again
+    assert stocked.db.execute("SELECT label, source FROM stances WHERE subject = 'claim' AND subject_id = ?",
+                              [first["claim_id"]]).fetchone() == (wanted, "reviewer")
+    assert first["claim_id"] not in {c["claim_id"] for c in stance_queue(stocked, "CPEC", embedder, limit=50)}
+    assert stocked.db.execute("SELECT count(*) FROM reviews WHERE action = 'stance'").fetchone()[0] == 1
+
+
+def test_refit_reuses_cached_example_features(stocked, monkeypatch) -> None:  # noqa: ANN001
+    from tracker.pipeline import stance as stage
+
+    embedder = get_embedder("hashing")
+    run_stance(stocked, embedder)
+    encoded: list[int] = []
+    real = stage.encode_for_stance
+    monkeypatch.setattr(stage, "encode_for_stance", lambda e, texts, spans: encoded.append(len(texts)) or
+                        real(e, texts, spans))
+    claim = stocked.db.execute("SELECT id FROM claims WHERE text LIKE 'Chinese loans under CPEC%'").fetchone()[0]
+    review.correct_stance(stocked, "claim", claim, "CPEC", "against", reviewer="ana")
+    stage.refit(stocked, "CPEC", embedder)
+    assert encoded == [1]  # only the newly labelled text; the shipped set's features came from the stored model

@@ -84,6 +84,69 @@ def label_command(file: str, created_by: str, db_path: str | None) -> None:
     click.echo(f"added {len(records)} labels; run 'tracker stance train' to use them")
 
 
+@stance_group.command("queue")
+@click.option("--target", default=None, help="Target name (default: the default_target setting).")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many claims to list.")
+@click.option("--strategy", type=click.Choice(["uncertainty", "random"]), default="uncertainty", show_default=True)
+@click.option("--label", "interactive", is_flag=True,
+              help="Label them one by one: f(avor), a(gainst), n(one), s(kip), q(uit); the model refits after.")
+@click.option("--reviewer", default=None, help="Your name in the review log (with --label).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines.")
+@db_option
+@model_option
+@friendly_errors
+def queue_command(target: str | None, limit: int, strategy: str, interactive: bool, reviewer: str | None,
+                  as_json: bool, db_path: str | None, model_name: str | None) -> None:
+    """Claims whose stance label would help the model most: uncertain, and unlike each other.
+
+    With --label, one keystroke labels each (it goes to the review log and the labels the model learns from) and
+    the model refits in seconds when you stop.
+
+    \b
+    Example:
+        tracker stance queue --target CPEC -n 10 --db cpec.db
+        tracker stance queue --label --reviewer ana --db cpec.db
+    """
+    from tracker import review
+    from tracker.embed import get_embedder
+    from tracker.pipeline.stance import refit, stance_queue
+
+    store = open_store(db_path, create=False)
+    name = target or settings.get("default_target")
+    embedder = get_embedder(settings.get("embedding_model", model_name))
+    queue = stance_queue(store, name, embedder, limit=limit, strategy=strategy)
+    if not queue:
+        click.echo(f"nothing to label for {name} (run 'tracker update' first, or every claim is labelled)")
+        return
+    if not interactive:
+        for item in queue:
+            probabilities = {k: round(item[f"p_{k}"], 3) for k in ("favor", "against", "none")}
+            if as_json:
+                click.echo(json.dumps({"claim_id": item["claim_id"], "text": item["text"], "source": item["source"],
+                                       "published": item["published"], **probabilities}, ensure_ascii=False))
+            else:
+                shown = " ".join(f"{k} {v:.2f}" for k, v in probabilities.items())
+                click.echo(f"#{item['claim_id']} [{shown}] {item['source'] or '?'}: {item['text']}")
+        return
+    if not reviewer:
+        raise TrackerError("give your name with --reviewer to label (it goes to the review log)")
+    keys = {"f": "favor", "a": "against", "n": "none"}
+    labelled = 0
+    for item in queue:
+        click.echo(f"\n#{item['claim_id']} ({item['source'] or '?'}, model: {item['label']} {item['score']:.2f})"
+                   f"\n  {item['text']}")
+        key = click.prompt("  f/a/n, s to skip, q to stop", type=click.Choice(["f", "a", "n", "s", "q"]),
+                           show_choices=False)
+        if key == "q":
+            break
+        if key in keys:
+            review.correct_stance(store, "claim", item["claim_id"], name, keys[key], reviewer=reviewer)
+            labelled += 1
+    if labelled:
+        result = refit(store, name, embedder)
+        click.echo(f"labelled {labelled}; model {result['version']} rescored {result['rescored']} claims")
+
+
 @stance_group.command("timeline")
 @click.option("--target", default=None, help="Target name (default: the default_target setting).")
 @click.option("--by", "by", type=click.Choice(["none", "source", "country", "narrative"]), default="none",
@@ -117,7 +180,7 @@ def timeline_command(target: str | None, by: str, freq: str, subject: str, csv_p
     if frame.empty:
         click.echo("no stance data yet (run 'tracker update' first)")
         return
-    columns = ["period", "group", "n", "favor", "against", "none", "favor_share", "favor_lo", "favor_hi",
+    columns = ["period", "group", "n", "favor", "against", "none", "uncertain", "favor_share", "favor_lo", "favor_hi",
                "against_share", "against_lo", "against_hi"]
     click.echo(frame[[c for c in columns if c in frame.columns]].to_string(index=False, float_format="%.2f"))
 
@@ -162,6 +225,9 @@ def add_command(name: str, aliases: tuple[str, ...], related: tuple[str, ...], d
                 favor: tuple[str, ...], against: tuple[str, ...], db_path: str | None) -> None:
     """Define (or redefine) a stance target with aliases and example statements.
 
+    Stance works from the start without examples (the shipped news-trained model reads stance toward any named
+    target); examples, and labels from 'tracker stance queue --label', adapt it to this target.
+
     \b
     Example:
         tracker targets add "Gwadar port" --alias Gwadar --alias "گوادر" --related "deep-sea port" \\
@@ -170,9 +236,6 @@ def add_command(name: str, aliases: tuple[str, ...], related: tuple[str, ...], d
     """
     from tracker.pipeline.stance import add_target
 
-    if not favor or not against:
-        raise TrackerError("give at least one --favor and one --against example (or add labels with "
-                           "'tracker stance label')")
     add_target(open_store(db_path), name, aliases=list(aliases), related=list(related), description=description,
                favor=list(favor), against=list(against))
     click.echo(f"target {name!r} saved; run 'tracker stance' to measure it")

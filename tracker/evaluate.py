@@ -13,12 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tracker import TrackerError
 from tracker.embed import Embedder
 from tracker.metrics import (
     average_precision,
     classification_metrics,
     cluster_metrics,
+    expected_calibration_error,
     f_avg,
     fnc_score,
     match_metrics,
@@ -213,25 +216,140 @@ def eval_clusters(records: list[dict[str, Any]], embedder: Embedder, *, batch_si
     return metrics, [{"line": i + 1, "pred": pred[i]} for i in range(len(records))]
 
 
+DOCUMENT_WORDS = 60  # a record of at least this many words and two sentences is read as an article
+
+
+def is_document(text: str) -> bool:
+    """Whether ``tracker eval target-stance`` reads a record as an article (split into claims, relevance first,
+    stance aggregated) rather than as one sentence."""
+    from tracker.stance_model import split_sentences
+
+    return len(text.split()) >= DOCUMENT_WORDS and len(split_sentences(text, 2)) >= 2
+
+
+def _documents_stance(records: list[dict[str, Any]], embedder: Embedder) -> list[np.ndarray]:
+    """Article-level probabilities (favor, against, none) of each record through the pipeline itself, on a
+    temporary store: ingest, claims, embedding, relevance, claim stance, aggregation. A record that is not about
+    its target gets (0, 0, 1)."""
+    from tracker.ingest import store_article
+    from tracker.ingest.normalise import clean_text, detect_language
+    from tracker.pipeline import run_claims, run_embed
+    from tracker.pipeline.stance import add_target, ensure_targets, run_stance
+    from tracker.records import Article
+    from tracker.stance import shipped_targets
+    from tracker.store import stance as store_stance
+
+    store = Store(":memory:")
+    shipped = {t["name"].casefold() for t in shipped_targets()}
+    ensure_targets(store, always=True)
+    for name in sorted({str(r["target"]) for r in records}):
+        if name.casefold() not in shipped:
+            add_target(store, name)
+    article_of: list[int] = []
+    with store.write() as db:
+        for number, record in enumerate(records, start=1):
+            text = clean_text(str(record["text"])) or "(empty)"
+            language = record.get("lang") or record.get("language") or detect_language(text)
+            article = Article(text=text, title=clean_text(str(record.get("title") or "")) or None,
+                              language=language, external_id=str(number), origin=f"eval:item {number}")
+            article_of.append(store_article(db, article, threshold=1.1)[1])
+    run_claims(store)
+    run_embed(store, embedder)
+    run_stance(store, embedder)
+    found = {(article_id, target.casefold()): p
+             for article_id, target, *p in store_stance.article_probabilities(store.db)}
+    out = []
+    for record, article_id in zip(records, article_of, strict=True):
+        p = found.get((article_id, str(record["target"]).casefold()))
+        out.append(np.asarray(p, dtype=float) if p and p[0] is not None else np.array([0.0, 0.0, 1.0]))
+    return out
+
+
+def _sentences_stance(records: list[dict[str, Any]], embedder: Embedder) -> list[np.ndarray]:
+    """Probabilities of each record read as one sentence: the shared heads, with the target's adapter where the
+    target has labelled examples (CPEC), with the mention span given (``start``, ``end``) or found by name."""
+    from tracker.pipeline.stance import TargetModels, ensure_targets, latest_model, shared_heads, train
+    from tracker.relevance import TargetTerms
+    from tracker.stance import shipped_targets
+
+    store = Store(":memory:")
+    ensure_targets(store, always=True)
+    shipped = {t["name"].casefold(): t for t in shipped_targets()}
+    zero_shot = TargetModels("shared", shared_heads(embedder), None, embedder, None)
+    out: list[np.ndarray] = [np.zeros(3)] * len(records)
+    by_target: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        by_target.setdefault(str(record["target"]).casefold(), []).append(i)
+    groups: list[tuple[TargetModels, str, list[int], list[str]]] = []
+    rest: list[int] = []
+    for key, rows in by_target.items():
+        if key in shipped:
+            train(store, shipped[key]["name"], embedder)
+            models = latest_model(store, shipped[key]["name"], embedder)
+            assert models is not None
+            groups.append((models, shipped[key]["name"], rows, shipped[key]["aliases"]))
+        else:
+            rest += rows
+    if rest:
+        groups.append((zero_shot, "", rest, []))
+    for models, name, rows, aliases in groups:
+        texts = [str(records[i]["text"]) for i in rows]
+        spans = []
+        for i, text in zip(rows, texts, strict=True):
+            start, end = records[i].get("start"), records[i].get("end")
+            given = isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)
+            terms = TargetTerms.of(aliases or [str(records[i]["target"])])
+            spans.append((int(start), int(end)) if given else terms.mention(text))
+        languages = [records[i].get("lang") or records[i].get("language") for i in rows]
+        proba, _ = models.predict(name, texts, languages, spans)
+        for i, p in zip(rows, proba, strict=True):
+            out[i] = p
+    return out
+
+
 def eval_target_stance(records: list[dict[str, Any]], train_records: list[dict[str, Any]] | None,
                        embedder: Embedder) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``tracker eval target-stance``: the shipped model (CPEC) or one fitted on ``--train``."""
-    from tracker.pipeline.stance import ensure_targets, get_target, training_rows
+    """``tracker eval target-stance``.
+
+    Shipped (no ``--train``): an article-length record (:func:`is_document`) goes through the pipeline (claims,
+    relevance, claim stance, aggregation), so an article that is not about its target is ``none``; a sentence or
+    tweet is read as one sentence by the target-conditioned model (shared heads plus the target's adapter where it
+    has labelled examples). ``--train``: the n-gram and embedding model fitted on that file (per target).
+    ``ece`` is the expected calibration error of the probabilities.
+    """
     from tracker.stance import TARGET_LABELS
     from tracker.stance_model import TargetStanceModel
 
     if train_records:
         rows = [(r["text"], r["target"], str(r["label"]).lower()) for r in train_records]
+        model = TargetStanceModel(embedder=embedder).fit([r[0] for r in rows], [r[1] for r in rows],
+                                                          [r[2] for r in rows])
+        raw = model.predict_proba([r["text"] for r in records], [r["target"] for r in records])
+        order = [list(model.classes_).index(label) for label in TARGET_LABELS]
+        proba = np.asarray(raw)[:, order]
+        modes = ["sentence"] * len(records)
     else:
-        store = Store(":memory:")
-        ensure_targets(store, always=True)
-        rows = training_rows(store, get_target(store, "CPEC"))
-    model = TargetStanceModel(embedder=embedder).fit([r[0] for r in rows], [r[1] for r in rows],
-                                                      [r[2] for r in rows])
-    pred = model.predict([r["text"] for r in records], [r["target"] for r in records])
+        # a record that marks its mention (start, end) is one sentence about that mention
+        documents = [i for i, r in enumerate(records) if r.get("start") is None and is_document(str(r["text"]))]
+        sentences = [i for i in range(len(records)) if i not in set(documents)]
+        proba = np.zeros((len(records), 3))
+        for rows, score in ((documents, _documents_stance), (sentences, _sentences_stance)):
+            if rows:
+                proba[rows] = np.stack(score([records[i] for i in rows], embedder))
+        modes = ["document" if i in set(documents) else "sentence" for i in range(len(records))]
+    pred = [TARGET_LABELS[int(i)] for i in proba.argmax(1)]
+    if not train_records:  # documents keep the aggregation's own label (its lean rule), not the argmax
+        pred = [_document_label(p) if mode == "document" else label for p, mode, label in zip(proba, modes, pred)]
     gold = [str(r["label"]).lower() for r in records]
-    metrics = {"f_avg": round(f_avg(gold, pred), 4), **classification_metrics(gold, pred, list(TARGET_LABELS))}
+    metrics = {"f_avg": round(f_avg(gold, pred), 4), **classification_metrics(gold, pred, list(TARGET_LABELS)),
+               "ece": round(expected_calibration_error(proba, [TARGET_LABELS.index(g) for g in gold]), 4)}
     return metrics, [{"line": i + 1, "pred": p} for i, p in enumerate(pred)]
+
+
+def _document_label(p: np.ndarray) -> str:
+    from tracker.stance import article_stance
+
+    return article_stance([p], [1.0])[0]
 
 
 def eval_claim_stance(records: list[dict[str, Any]], train_records: list[dict[str, Any]] | None,

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
+
+import numpy as np
 
 from tracker import TrackerError
 
 TARGET_LABELS = ("favor", "against", "none")
 ATTRIBUTION_TO_NARRATIVE_STANCE = {"assert": "agree", "report": "discuss", "refute": "disagree"}
 NARRATIVE_RULE_VERSION = "attribution-rule-1"
-ARTICLE_MARGIN = 0.3
+ARTICLE_SIDE = 0.5  # an article takes a side that holds at least half of its claims' mean probability
 
 
 class TargetError(TrackerError):
@@ -51,27 +53,20 @@ def alias_pattern(aliases: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
-def article_stance(claims: Iterable[tuple[str, float]], *, mentions: bool,
-                   margin: float = ARTICLE_MARGIN) -> tuple[str, float, bool]:
-    """An article's stance from its claims' ``(label, probability)``: the share of stance-taking weight on one
-    side (claims without a stance do not dilute it), ``favor``/``against`` beyond ``margin``, else ``none``.
+def article_stance(probabilities: Sequence[np.ndarray], weights: Sequence[float], *,
+                   side: float = ARTICLE_SIDE) -> tuple[str, np.ndarray | None]:
+    """An article's stance from its relevant claims' probabilities (favor, against, none), each weighted by the
+    claim's relevance: the weighted mean distribution, labelled with the side it leans to when that side holds at
+    least ``side`` of it, else ``none``.
 
     Returns:
-        (label, score, measured): ``measured`` is False when the article never mentions the target or none of
-        its claims takes a side (then the label is ``none`` with score 1.0).
+        (label, probabilities): probabilities None when no claim of the article is about the target.
     """
-    favor = against = 0.0
-    for label, score in claims:
-        if label == "favor":
-            favor += score or 0.0
-        elif label == "against":
-            against += score or 0.0
-    weight = favor + against
-    if not mentions or weight == 0:
-        return "none", 1.0, False
-    balance = (favor - against) / weight
-    label = "favor" if balance > margin else "against" if balance < -margin else "none"
-    return label, round(0.5 + abs(balance) / 2, 4), True
+    if not probabilities or sum(weights) <= 0:
+        return "none", None
+    p = np.average(np.asarray(probabilities, dtype=float), axis=0, weights=np.asarray(weights, dtype=float))
+    lean = 0 if p[0] >= p[1] else 1
+    return (TARGET_LABELS[lean] if p[lean] >= side else "none"), p
 
 
 def narrative_stance(attribution: str | None) -> str:

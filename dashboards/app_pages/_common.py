@@ -109,8 +109,8 @@ def measure(name: str, aliases: list[str], related: list[str], favor: list[str],
     from tracker.pipeline import update
     from tracker.pipeline.stance import add_target
 
-    if not name.strip() or not favor or not against:
-        st.error("A target needs a name and at least one statement in favor and one against.")
+    if not name.strip():
+        st.error("A target needs a name.")
         return
     try:
         add_target(get_store(), name, aliases=aliases, related=related, favor=favor, against=against)
@@ -210,14 +210,16 @@ def _events_layers(events: pd.DataFrame | None, height: int) -> list[dict[str, A
 
 def stance_chart(frame: pd.DataFrame, events: pd.DataFrame | None = None, height: int = 300, *,
                  key: str | None = None) -> None:
-    """Draw favor and against shares per period with Wilson 95% bands; point size shows n (thin periods stand out).
+    """Draw favor and against shares per period with Wilson 95% bands, and the share the model is uncertain about
+    (dotted, grey); point size shows n (thin periods stand out).
 
     ``frame`` is :func:`tracker.store.queries.stance_timeline` output; ``events`` (date, label) become dashed rules.
     The chart is a plain Vega-Lite spec (no Altair validation on every rerun: it keeps pages fast).
     """
     rows = []
-    for label in ("favor", "against"):
-        part = frame[["period", "group", "n", f"{label}_share", f"{label}_lo", f"{label}_hi"]].copy()
+    for label in ("favor", "against", "uncertain"):
+        bands = [f"{label}_lo", f"{label}_hi"] if label != "uncertain" else [f"{label}_share"] * 2
+        part = frame[["period", "group", "n", f"{label}_share", *bands]].copy()
         part.columns = ["period", "group", "n", "share", "lo", "hi"]
         part["stance"] = label
         rows.append(part)
@@ -226,7 +228,7 @@ def stance_chart(frame: pd.DataFrame, events: pd.DataFrame | None = None, height
     x = {"field": "period", "type": "temporal", "title": None}
     color: dict[str, Any] = {"field": "series", "type": "nominal", "title": None}
     if long["group"].nunique() == 1:
-        color["scale"] = {"domain": ["favor", "against"], "range": ["#2e8b57", "#c0392b"]}
+        color["scale"] = {"domain": ["favor", "against", "uncertain"], "range": ["#2e8b57", "#c0392b", "#999999"]}
     tooltip = [{"field": "period", "type": "temporal"}, {"field": "series"},
                {"field": "n", "type": "quantitative"},
                *({"field": f, "type": "quantitative", "format": ".2f"} for f in ("share", "lo", "hi"))]

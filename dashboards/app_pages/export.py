@@ -9,7 +9,8 @@ from tracker import TrackerError, export, settings
 
 st.title("Export")
 flash()
-VIEWS = ["Narratives", "Claims of a narrative", "Stance over time", "Sources", "Articles per week"]
+VIEWS = ["Narratives", "Claims of a narrative", "Stance over time", "Article stances", "Sources",
+         "Articles per week"]
 view = st.selectbox("View", VIEWS, key="ex_view")
 name = view.lower().replace(" ", "-")
 if view == "Narratives":
@@ -28,6 +29,11 @@ elif view == "Stance over time":
     data = query("stance_timeline", target=target, by=None if by == "none" else by, freq=freq,
                  subject=subject) if target else None
     name = f"stance-{target}-{freq}-{by}"
+elif view == "Article stances":
+    targets = query("targets")
+    target = st.selectbox("Target", targets, key="ex_as_target") if targets else None
+    data = query("article_stances", target=target) if target else None
+    name = f"article-stances-{target}"
 elif view == "Sources":
     data = query("sources_table")
 else:

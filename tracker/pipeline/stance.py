@@ -7,16 +7,22 @@ arrays, never pickle) with its version and cross-validated scores; each predicti
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 
 from tracker import TrackerError
 from tracker.embed import Embedder
-from tracker.metrics import f_avg, macro_f1
+from tracker.metrics import expected_calibration_error, f_avg, macro_f1
 from tracker.pipeline.claims import CachedEmbedder, crosslingual_embedder
 from tracker.pipeline.progress import NO_PROGRESS, Progress, StageResult
+from tracker.relevance import CLAIM_THRESHOLD, TargetTerms, article_relevance
 from tracker.stance import (
     NARRATIVE_RULE_VERSION,
     TARGET_LABELS,
@@ -27,12 +33,10 @@ from tracker.stance import (
     narrative_stance,
     shipped_targets,
 )
+from tracker.stance_span import Encoded, SpanStanceModel, shipped_model
 from tracker.store import Store
 from tracker.store import base as store_base
 from tracker.store import stance as store_stance
-
-if TYPE_CHECKING:  # the model module imports scikit-learn (seconds): only the stance stage needs it
-    from tracker.stance_model import TargetStanceModel
 
 BATCH = 2000  # claims scored and written per transaction
 
@@ -104,70 +108,300 @@ def training_rows(store: Store, target: dict[str, Any]) -> list[tuple[str, str, 
     return rows
 
 
-# --- training ---------------------------------------------------------------------------------------------------
+# --- models -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class TargetModels:
+    """A target's stance models: ``main`` for the claims ``embedder`` covers, ``companion`` (e5 sentence heads)
+    for claims in other languages, both with the target's adapter; ``version`` names them in every prediction."""
+
+    version: str
+    main: SpanStanceModel
+    companion: SpanStanceModel | None
+    embedder: Embedder
+    crosslingual: Embedder | None
+
+    def predict(self, target: str, texts: Sequence[str], languages: Sequence[str | None],
+                spans: Sequence[tuple[int, int] | None]) -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities, shared probabilities)``, each (n, 3) in the order favor, against, none."""
+        n = len(texts)
+        proba, shared = np.zeros((n, 3)), np.zeros((n, 3))
+        other = _uncovered(self.embedder, languages) if self.companion is not None else np.zeros(n, dtype=bool)
+        for model, embedder, rows in ((self.main, self.embedder, np.nonzero(~other)[0]),
+                                      (self.companion, self.crosslingual, np.nonzero(other)[0])):
+            if len(rows) == 0 or model is None or embedder is None:
+                continue
+            part = [texts[i] for i in rows]
+            items = encode_for_stance(embedder, part, [spans[i] for i in rows])
+            shared[rows] = model.shared_proba(items, [spans[i] for i in rows])
+            proba[rows] = model.adapt(target, shared[rows], np.stack([it.sentence for it in items]), part)
+        return proba, shared
+
+
+def _uncovered(embedder: Embedder, languages: Sequence[str | None]) -> np.ndarray:
+    covered = getattr(embedder, "languages", None)
+    return np.array([covered is not None and lang is not None and lang not in covered for lang in languages],
+                    dtype=bool)
+
+
+def encode_for_stance(embedder: Embedder, texts: Sequence[str],
+                      spans: Sequence[tuple[int, int] | None]) -> list[Encoded]:
+    """Each text's sentence vector (read from the store where ``embedder`` caches) and, for texts with a mention
+    span when the embedder is MiniLM, the layer-4 token states from one more pass over just those texts."""
+    from tracker.embed import MiniLMEmbedder
+    from tracker.stance_span import encode_tokens
+
+    vectors = embedder.encode(list(texts)) if texts else np.zeros((0, 0), np.float32)
+    items = [Encoded(v, text=t) for v, t in zip(vectors, texts, strict=True)]
+    base = getattr(embedder, "base", embedder)
+    need = [i for i, span in enumerate(spans) if span is not None]
+    if need and isinstance(base, MiniLMEmbedder):
+        for i, item in zip(need, encode_tokens(base.model, [texts[i] for i in need]), strict=True):
+            items[i] = Encoded(items[i].sentence, item.tokens, item.offsets, texts[i])
+    return items
+
+
+@cache
+def _fallback_heads(embedder_name: str, embedder: Embedder) -> SpanStanceModel:
+    """Sentence heads for an embedder without shipped ones, fitted on the project's own CPEC stance sentences."""
+    from tracker.resources import dataset_path, read_jsonl
+
+    rows = read_jsonl(dataset_path("cpec", "stance", "target_stance_train.jsonl"))
+    items = [Encoded(v, text=r["text"]) for v, r in zip(embedder.encode([r["text"] for r in rows]), rows)]
+    return SpanStanceModel(C_sentence=0.1).fit(items, None, [r["label"] for r in rows])
+
+
+def shared_heads(embedder: Embedder) -> SpanStanceModel:
+    """The shared heads for ``embedder``: shipped (MiniLM, e5; fitted on NewsMTSC train) or a fallback."""
+    return shipped_model(embedder.name) or _fallback_heads(embedder.name, getattr(embedder, "base", embedder)
+                                                           ).copy_shared()
+
+
+def _latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isascii() for c in letters) / len(letters) > 0.9
+
+
+Features = tuple[np.ndarray, np.ndarray]  # (shared probabilities (n, 3), sentence vectors (n, d)) of examples
+
+
+def _fingerprint(model: SpanStanceModel) -> str:
+    """Identifies the shared heads: cached example features are reused only under the same heads."""
+    state, arrays = model.copy_shared().to_state()
+    digest = hashlib.sha1(json.dumps(state, sort_keys=True).encode())
+    for key in sorted(arrays):
+        digest.update(key.encode() + np.ascontiguousarray(arrays[key]).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _example_features(model: SpanStanceModel, embedder: Embedder, target: dict[str, Any], texts: list[str],
+                      cache: dict[str, tuple[np.ndarray, np.ndarray]]) -> Features:
+    """Shared probabilities and sentence vectors of labelled example texts; texts in ``cache`` (content hash ->
+    features from the previous model, same heads) need no transformer pass, the rest are encoded and added."""
+    hashes = [store_base.content_hash(t) for t in texts]
+    missing = [i for i, h in enumerate(hashes) if h not in cache]
+    if missing:
+        terms = TargetTerms.of(target["aliases"])
+        part = [texts[i] for i in missing]
+        spans = [terms.mention(t) for t in part]
+        items = encode_for_stance(embedder, part, spans)
+        shared = model.shared_proba(items, spans)
+        for i, p, item in zip(missing, shared, items, strict=True):
+            cache[hashes[i]] = (np.asarray(p, dtype=np.float32), np.asarray(item.sentence, dtype=np.float32))
+    if not texts:
+        return np.zeros((0, 3), np.float32), np.zeros((0, 0), np.float32)
+    return (np.stack([cache[h][0] for h in hashes]), np.stack([cache[h][1] for h in hashes]))
+
+
+def _cached_features(store: Store, target_name: str, key: str, fingerprint: str) -> dict[str, tuple[np.ndarray,
+                                                                                                   np.ndarray]]:
+    """The example features stored with the target's latest model for ``key`` (main, companion) under the same
+    shared heads; empty when there are none."""
+    try:
+        found = store_stance.latest_model(store.db, f"target-stance:{target_name}")
+    except TrackerError:
+        return {}
+    if found is None or not isinstance(found[1], dict) or found[1].get(f"{key}_heads") != fingerprint:
+        return {}
+    arrays = found[2]
+    hashes = arrays.get(f"cache/{key}/hash")
+    if hashes is None:
+        return {}
+    shared, sentences = arrays[f"cache/{key}/shared"], arrays[f"cache/{key}/sentence"]
+    return {str(h): (shared[i], sentences[i]) for i, h in enumerate(hashes)}
+
 
 def train(store: Store, target_name: str, embedder: Embedder, *, folds: int = 5) -> dict[str, Any]:
-    """Fit the target's stance model on all its labels, cross-validate it, and record it in ``models``.
+    """Fit the target's adapter on all its labels, cross-validate it (``folds`` >= 2), and record the models.
 
-    Where ``embedder`` is English-only and the multilingual extra is installed, the model also fits a cross-lingual
-    companion on e5 embeddings for Urdu, Chinese and other claims; the cross-validated scores are those of the main
-    model, since the labelled examples are English.
+    The shared heads come with tracker (:func:`shared_heads`); the adapter learns the target from the shipped set
+    (CPEC), the target's example statements, users' and reviewers' labels. English examples adapt the MiniLM
+    model; with the multilingual extra, every example also adapts the e5 companion for other languages. Each
+    example's features are stored with the model, so the next fit (after a reviewer's label) encodes only new
+    texts: a refit takes seconds.
 
     Returns:
-        {"version", "n_train", "metrics"}.
+        {"version", "n_train", "metrics"}: cross-validated scores of the adapted main model (none where the target
+        has too few examples of each stance, and then the shared heads alone answer where it has none).
     """
     from sklearn.model_selection import StratifiedKFold
 
-    from tracker.stance_model import TargetStanceModel
-
     target = get_target(store, target_name)
-    rows = training_rows(store, target)
-    labels = [r[2] for r in rows]
-    if len(set(labels)) < 2:
-        raise TargetError(f"target {target['name']!r} needs labelled examples of at least two stances")
-    texts, targets = [r[0] for r in rows], [r[1] for r in rows]
+    rows = [(text, label) for text, _, label in training_rows(store, target)]
+    companion_embedder = crosslingual_embedder(store, embedder)
+    parts: dict[str, tuple[SpanStanceModel, Embedder, list[tuple[str, str]]]] = {
+        "main": (shared_heads(embedder), embedder, [r for r in rows if _latin(r[0])])}
+    if companion_embedder is not None:
+        parts["companion"] = (shared_heads(companion_embedder), companion_embedder, rows)
     metrics: dict[str, Any] = {}
-    counts = np.bincount(np.unique(labels, return_inverse=True)[1])
-    n_folds = int(min(folds, counts.min()))
-    if n_folds >= 2:
-        gold, pred = [], []
-        for train_idx, test_idx in StratifiedKFold(n_folds, shuffle=True, random_state=0).split(texts, labels):
-            model = TargetStanceModel(embedder=embedder).fit(
-                [texts[i] for i in train_idx], [targets[i] for i in train_idx], [labels[i] for i in train_idx])
-            pred += model.predict([texts[i] for i in test_idx], [targets[i] for i in test_idx])
-            gold += [labels[i] for i in test_idx]
-        metrics = {"cv_folds": n_folds, "f_avg": round(f_avg(gold, pred), 4),
-                   "macro_f1": round(macro_f1(gold, pred, list(TARGET_LABELS)), 4)}
-    companion = crosslingual_embedder(store, embedder)
-    model = TargetStanceModel(embedder=embedder, crosslingual_embedder=companion).fit(texts, targets, labels)
-    state, arrays = model.to_state()
+    state: dict[str, Any] = {"class": "SpanStanceModel"}
+    arrays: dict[str, np.ndarray] = {}
+    for key, (model, part_embedder, examples) in parts.items():
+        fingerprint = _fingerprint(model)
+        cache = _cached_features(store, target["name"], key, fingerprint)
+        texts, labels = [r[0] for r in examples], [r[1] for r in examples]
+        shared, sentences = _example_features(model, part_embedder, target, texts, cache)
+        counts = [labels.count(label) for label in TARGET_LABELS]
+        n_folds = min(folds, *counts)
+        if key == "main" and n_folds >= 2:
+            proba = np.zeros_like(shared)
+            for fit_idx, test_idx in StratifiedKFold(n_folds, shuffle=True, random_state=0).split(texts, labels):
+                fold = model.copy_shared().fit_target(target["name"], shared[fit_idx], sentences[fit_idx],
+                                                      [texts[i] for i in fit_idx], [labels[i] for i in fit_idx])
+                proba[test_idx] = fold.adapt(target["name"], shared[test_idx], sentences[test_idx],
+                                             [texts[i] for i in test_idx])
+            pred = [TARGET_LABELS[i] for i in proba.argmax(1)]
+            metrics = {"cv_folds": n_folds, "f_avg": round(f_avg(labels, pred), 4),
+                       "macro_f1": round(macro_f1(labels, pred, list(TARGET_LABELS)), 4),
+                       "ece": round(expected_calibration_error(proba, [TARGET_LABELS.index(x) for x in labels]), 4)}
+        if texts:
+            model.fit_target(target["name"], shared, sentences, texts, labels)
+        part_state, part_arrays = model.to_state()
+        state[key], state[f"{key}_heads"] = part_state, fingerprint
+        arrays.update({f"{key}/{name}": value for name, value in part_arrays.items()})
+        kept = {store_base.content_hash(t) for t in texts}
+        cached = sorted(h for h in cache if h in kept)
+        if cached:
+            arrays[f"cache/{key}/hash"] = np.asarray(cached, dtype=str)
+            arrays[f"cache/{key}/shared"] = np.stack([cache[h][0] for h in cached])
+            arrays[f"cache/{key}/sentence"] = np.stack([cache[h][1] for h in cached])
     with store.write() as db:
         version = store_stance.save_model(
             db, f"target-stance:{target['name']}", metrics=metrics, n_train=len(rows), state=state, arrays=arrays,
-            params={"embedder": embedder.name, "crosslingual_embedder": companion.name if companion else None})
+            params={"embedder": embedder.name,
+                    "crosslingual_embedder": companion_embedder.name if companion_embedder else None})
     return {"version": version, "n_train": len(rows), "metrics": metrics}
 
 
-def latest_model(store: Store, target_name: str, embedder: Embedder) -> tuple[str, TargetStanceModel] | None:
-    """The newest model of a target with live embedders set, or None when it has none yet."""
-    from tracker.stance_model import TargetStanceModel
+def latest_model(store: Store, target_name: str, embedder: Embedder) -> TargetModels | None:
+    """The newest models of a target with live embedders set, or None when it has none yet (or only a model of an
+    earlier kind, which is then refitted).
 
+    Raises:
+        TrackerError: the stored model is not one tracker writes.
+    """
     found = store_stance.latest_model(store.db, f"target-stance:{target_name}")
     if found is None:
         return None
     version, state, arrays = found
-    companion = crosslingual_embedder(store, embedder)
-    model = TargetStanceModel.from_state(state, arrays, embedder=embedder, crosslingual_embedder=companion)
-    if companion is None:
-        model.crosslingual_model_ = None  # the extra is gone: every claim goes through the main model
-    return version, model
+    if not isinstance(state, dict) or state.get("class") != "SpanStanceModel":
+        return None
+
+    def part(key: str) -> SpanStanceModel | None:
+        if key not in state:
+            return None
+        prefix = f"{key}/"
+        try:
+            return SpanStanceModel.from_state(state[key], {k[len(prefix):]: v for k, v in arrays.items()
+                                                           if k.startswith(prefix)})
+        except ValueError as exc:
+            raise TrackerError(f"model {version}: {exc}") from exc
+
+    main = part("main")
+    if main is None:
+        raise TrackerError(f"model {version}: no main model")
+    companion_embedder = crosslingual_embedder(store, embedder)
+    companion = part("companion") if companion_embedder is not None else None
+    return TargetModels(version, main, companion, embedder, companion_embedder if companion else None)
+
+
+# --- active learning --------------------------------------------------------------------------------------------
+
+QUEUE_POOL = 10  # the queue picks from this many times its length of least certain claims
+QUEUE_SIMILAR = 0.8  # a claim this close (cosine) to one already queued is skipped: the queue stays diverse
+
+
+def rescore(store: Store, target_name: str, embedder: Embedder) -> int:
+    """Apply the target's latest adapter to every model claim stance from its stored shared probabilities and
+    sentence vector (no transformer pass), then aggregate the articles again; returns the claims rescored.
+    Reviewers' stances are never touched."""
+    target = get_target(store, target_name)
+    models = latest_model(store, target["name"], embedder)
+    if models is None:
+        return 0
+    rows = store_stance.adaptable_claims(store.db, target["id"])
+    if not rows:
+        return 0
+    other = _uncovered(embedder, [r[3] for r in rows]) if models.companion is not None else np.zeros(len(rows), bool)
+    values = []
+    for model, part_embedder, idx in ((models.main, models.embedder, np.nonzero(~other)[0]),
+                                      (models.companion, models.crosslingual, np.nonzero(other)[0])):
+        if model is None or part_embedder is None or len(idx) == 0:
+            continue
+        texts = [rows[i][1] for i in idx]
+        shared = np.asarray([rows[i][4:7] for i in idx], dtype=np.float64)
+        proba = model.adapt(target["name"], shared, part_embedder.encode(texts), texts)
+        for i, p in zip(idx, proba, strict=True):
+            best = int(np.argmax(p))
+            values.append((rows[i][0], TARGET_LABELS[best], float(p[best]), models.version, *map(float, p)))
+    article_ids = sorted({r[2] for r in rows})
+    with store.write() as db:
+        store_stance.update_probabilities(db, target["id"], values)
+        _article_stances(db, target, models.version, article_ids,
+                         store_stance.article_relevance(db, target["id"], article_ids))
+    return len(values)
+
+
+def refit(store: Store, target_name: str, embedder: Embedder) -> dict[str, Any]:
+    """After new labels: fit the target's adapter again (example features cached, so seconds) and rescore every
+    model claim stance with it. Returns :func:`train`'s result with ``rescored``."""
+    cached = CachedEmbedder(store, embedder)
+    result = train(store, target_name, cached, folds=0)
+    result["rescored"] = rescore(store, target_name, cached)
+    return result
+
+
+def stance_queue(store: Store, target_name: str, embedder: Embedder, *, limit: int = 20,
+                 strategy: str = "uncertainty", seed: int = 0) -> list[dict[str, Any]]:
+    """Claims whose label would teach the target's model most: the least certain unlabelled on-target claims,
+    skipping any too close to one already listed (``uncertainty``), or a random sample of them (``random``, the
+    baseline a learning curve compares against)."""
+    target = get_target(store, target_name)
+    if strategy == "random":
+        pool = store_stance.stance_queue_candidates(store.db, target["id"], 10 ** 9)
+        order = np.random.default_rng(seed).permutation(len(pool))[:limit]
+        return [pool[i] for i in order]
+    if strategy != "uncertainty":
+        raise TargetError(f"queue strategy must be 'uncertainty' or 'random', not {strategy!r}")
+    pool = store_stance.stance_queue_candidates(store.db, target["id"], limit * QUEUE_POOL)
+    if not pool:
+        return []
+    vectors = CachedEmbedder(store, embedder).encode([c["text"] for c in pool])
+    picked: list[int] = []
+    for i in range(len(pool)):
+        if len(picked) == limit:
+            break
+        if not picked or float(np.max(vectors[picked] @ vectors[i])) < QUEUE_SIMILAR:
+            picked.append(i)
+    return [pool[i] for i in picked]
 
 
 # --- the stage --------------------------------------------------------------------------------------------------
 
 def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
                progress: Progress = NO_PROGRESS) -> StageResult:
-    """Target stance for new claims and their articles, and narrative stance for newly clustered claims."""
+    """Target stance for new claims and their articles (relevance first), and narrative stance for newly
+    clustered claims."""
     ensure_targets(store)
     with store.write() as db:
         run_id = store_base.start_run(db, "stance", {"model": embedder.name, "recompute": recompute})
@@ -179,15 +413,10 @@ def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
         except TrackerError:  # a stored model tracker cannot read (damaged, or crafted): it is refitted, not run
             found = None
         if found is None:
-            try:
-                train(store, name, cached)
-            except TargetError as exc:  # a target nobody has given examples for yet: the others still run
-                counts[name] = f"not measured ({exc})"
-                continue
+            train(store, name, cached)
             found = latest_model(store, name, cached)
         assert found is not None
-        version, model = found
-        counts[name] = _target_stances(store, get_target(store, name), version, model, recompute=recompute,
+        counts[name] = _target_stances(store, get_target(store, name), found, recompute=recompute,
                                        progress=progress)
     counts["narrative"] = _narrative_stances(store)
     with store.write() as db:
@@ -195,32 +424,66 @@ def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
     return StageResult("stance", counts)
 
 
-def _target_stances(store: Store, target: dict[str, Any], version: str, model: Any, *, recompute: bool,
+def target_vector(embedder: Embedder, target: dict[str, Any]) -> np.ndarray:
+    """The target as one unit vector: the mean of its description's, name's and example statements' vectors."""
+    texts = [t for t in [target.get("description") or "", target["name"],
+                         *target["examples"].get("favor", []), *target["examples"].get("against", [])] if t.strip()]
+    mean = np.asarray(embedder.encode(texts), dtype=np.float32).mean(0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    """``rows`` (ordered by article) in chunks of about ``size`` that never split an article."""
+    start = 0
+    while start < len(rows):
+        end = min(start + size, len(rows))
+        while end < len(rows) and rows[end][2] == rows[end - 1][2]:
+            end += 1
+        yield rows[start:end]
+        start = end
+
+
+def _target_stances(store: Store, target: dict[str, Any], models: TargetModels, *, recompute: bool,
                     progress: Progress) -> int:
+    """Relevance of each new claim's article and claims, then stance of the relevant claims, then article stance
+    from its relevant claims' probabilities."""
     rows, upto = store_stance.claims_without_stance(store.db, target["id"], recompute=recompute)
-    pattern = alias_pattern(target["aliases"])
-    mentions: dict[int, bool] = {}
-    with progress(f"stance toward {target['name']}", total=len(rows), unit=" claims") as bar:
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start:start + BATCH]
-            unseen = {r[2] for r in chunk} - set(mentions)
-            for article_id, (title, text) in store_stance.article_headers(store.db, unseen).items():
-                mentions[article_id] = bool(pattern.search((title or "") + "\n" + text))
-            relevant = [(claim_id, text, language) for claim_id, text, article_id, language in chunk
-                        if mentions.get(article_id)]
-            predictions: dict[int, tuple[str, float]] = {}
-            if relevant:
-                probabilities = model.predict_proba([r[1] for r in relevant], [target["name"]] * len(relevant),
-                                                    [r[2] for r in relevant])
-                classes = list(model.classes_)
-                for (claim_id, *_), p in zip(relevant, probabilities):
-                    best = int(np.argmax(p))
-                    predictions[claim_id] = (str(classes[best]), float(p[best]))
+    rows.sort(key=lambda r: (r[2], r[0]))  # article by article
+    terms = TargetTerms.of(target["aliases"], target.get("related", []))
+    anchor = target_vector(models.embedder, target)
+    name, version = target["name"], models.version
+    with progress(f"stance toward {name}", total=len(rows), unit=" claims") as bar:
+        for chunk in _chunks(rows, BATCH):
+            article_ids = sorted({r[2] for r in chunk})
+            headers = store_stance.article_headers(store.db, article_ids)
+            members = store_stance.claim_spans_of_articles(store.db, article_ids)
+            relevance: dict[int, float] = {}
+            articles: dict[int, tuple[bool, float]] = {}
+            for article_id in article_ids:
+                claims = members.get(article_id, [])
+                title, text = headers[article_id]
+                vectors = models.embedder.encode([c[3] for c in claims]) if claims else np.zeros((0, 1))
+                judged = article_relevance(terms, title, text, [(c[1], c[2]) for c in claims],
+                                           (vectors @ anchor).tolist() if claims else [])
+                articles[article_id] = (judged.about, judged.score)
+                relevance.update({c[0]: s for c, s in zip(claims, judged.claims, strict=True)})
+            todo = [r for r in chunk if relevance.get(r[0], 0.0) >= CLAIM_THRESHOLD]
+            spans = [terms.mention(r[1]) for r in todo]
+            proba, shared = models.predict(name, [r[1] for r in todo], [r[3] for r in todo], spans)
+            values = []
+            measured = {r[0]: (p, s) for r, p, s in zip(todo, proba, shared, strict=True)}
+            for claim_id, *_ in chunk:
+                if claim_id in measured:
+                    p, s = measured[claim_id]
+                    label = TARGET_LABELS[int(np.argmax(p))]
+                    values.append((claim_id, label, float(p.max()), version, relevance.get(claim_id, 0.0),
+                                   *map(float, p), *map(float, s)))
+                else:
+                    values.append((claim_id, "none", None, f"{version}+off-target", relevance.get(claim_id, 0.0),
+                                   None, None, None, None, None, None))
             with store.write() as db:
-                store_stance.save_claim_stances(db, target["id"], [
-                    (claim_id, *predictions.get(claim_id, ("none", 1.0)),
-                     version if claim_id in predictions else f"{version}+no-mention") for claim_id, *_ in chunk])
-                _article_stances(db, target, version, sorted({r[2] for r in chunk}), mentions)
+                store_stance.save_claim_stances(db, target["id"], values)
+                _article_stances(db, target, version, article_ids, articles)
             bar.update(len(chunk))
     with store.write() as db:
         store_stance.set_stance_upto(db, target["id"], upto)
@@ -228,15 +491,21 @@ def _target_stances(store: Store, target: dict[str, Any], version: str, model: A
 
 
 def _article_stances(db: Any, target: dict[str, Any], version: str, article_ids: list[int],
-                     mentions: dict[int, bool]) -> None:
-    """Each article's stance from all its claims' stances (inside the caller's transaction)."""
-    claims: dict[int, list[tuple[str, float]]] = defaultdict(list)
-    for article_id, label, score in store_stance.claim_stances_of_articles(db, target["id"], article_ids):
-        claims[article_id].append((label, score))
+                     relevance: dict[int, tuple[bool, float]]) -> None:
+    """Each article's stance from its relevant claims' probabilities, ``none`` for an article that is not about
+    the target, with its relevance (inside the caller's transaction)."""
+    claims: dict[int, list[tuple[np.ndarray, float]]] = defaultdict(list)
+    for article_id, weight, *p in store_stance.claim_probabilities_of_articles(db, target["id"], article_ids):
+        claims[article_id].append((np.asarray(p, dtype=float), float(weight or 0.0)))
     values = []
     for article_id in article_ids:
-        label, score, measured = article_stance(claims[article_id], mentions=mentions.get(article_id, True))
-        values.append((article_id, label, score, version if measured else f"{version}+no-mention"))
+        about, score = relevance.get(article_id, (False, 0.0))
+        found = claims.get(article_id, []) if about else []
+        label, p = article_stance([q for q, _ in found], [w for _, w in found])
+        if p is None:
+            values.append((article_id, "none", None, f"{version}+off-target", score, None, None, None))
+        else:
+            values.append((article_id, label, float(p[TARGET_LABELS.index(label)]), version, score, *map(float, p)))
     store_stance.save_article_stances(db, target["id"], values)
 
 

@@ -24,8 +24,14 @@ FREQS = {"W": "date(a.published, '-6 days', 'weekday 1')", "M": "substr(a.publis
               "printf('%02d', ((cast(substr(a.published, 6, 2) AS INTEGER) - 1) / 3) * 3 + 1) || '-01'",
          "Y": "substr(a.published, 1, 4) || '-01-01'"}
 GROUPS = ("source", "country", "narrative")
-TIMELINE_COLUMNS = ["period", "group", "favor", "against", "none", "n", "favor_share", "favor_lo", "favor_hi",
-                    "against_share", "against_lo", "against_hi"]
+TIMELINE_COLUMNS = ["period", "group", "favor", "against", "none", "uncertain", "n", "favor_share", "favor_lo",
+                    "favor_hi", "against_share", "against_lo", "against_hi", "uncertain_share"]
+UNCERTAIN = 0.5  # a model stance whose probability is below this is counted as uncertain, not as its label
+# the stance columns of one row, as the timeline counts it: off-target items are left out (they are not about the
+# target), and a side the model gives less than UNCERTAIN is 'uncertain'
+_COUNTED_LABEL = (f"CASE WHEN s.source = 'model' AND s.label != 'none' AND s.score < {UNCERTAIN} "
+                  "THEN 'uncertain' ELSE s.label END")
+_ON_TARGET = "s.model NOT LIKE '%+off-target' AND s.model NOT LIKE '%+no-mention'"
 
 
 class QueryError(TrackerError):
@@ -350,7 +356,8 @@ def narrative_claims(db: sqlite_utils.Database, narrative_id: int, target: str =
     return _df(db, f"""
         SELECT c.id AS claim_id, c.text, s.name AS source, s.country, a.published, c.claimant, c.attribution,
                ns.label AS narrative_stance, ns.source AS narrative_stance_by, st.label AS target_stance,
-               nc.assigned_by, nc.similarity, a.id AS article_id, a.title, a.url, a.duplicate_of,
+               st.score AS target_stance_p, st.relevance AS target_relevance, nc.assigned_by, nc.similarity,
+               a.id AS article_id, a.title, a.url, a.duplicate_of,
                c.start, c.end, coalesce(nc.assigned_at > n.verdict_at, 0) AS new_since_verdict
         FROM narrative_claims nc JOIN narratives n ON n.id = nc.narrative_id
         JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
@@ -531,18 +538,35 @@ def stance_timeline(
         where.append(f"a.source_id IN ({','.join('?' * len(ids)) or 'NULL'})")
         params += ids
     raw = _df(db, f"""
-        SELECT {period} AS period, {group} AS "group", s.label, count(*) AS k FROM {joins}
-        WHERE {' AND '.join(where)} GROUP BY 1, 2, 3""", params)
+        SELECT {period} AS period, {group} AS "group", {_COUNTED_LABEL} AS label, count(*) AS k FROM {joins}
+        WHERE {' AND '.join(where)} AND {_ON_TARGET} GROUP BY 1, 2, 3""", params)
     if raw.empty:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)
     out = raw.pivot_table(index=["period", "group"], columns="label", values="k", fill_value=0, aggfunc="sum")
-    out = out.reindex(columns=["favor", "against", "none"], fill_value=0).reset_index()
+    out = out.reindex(columns=["favor", "against", "none", "uncertain"], fill_value=0).reset_index()
     out.columns.name = None
-    out["n"] = out[["favor", "against", "none"]].sum(axis=1)
+    out["n"] = out[["favor", "against", "none", "uncertain"]].sum(axis=1)
     for label in ("favor", "against"):
         out[f"{label}_share"] = out[label] / out["n"]
         out[f"{label}_lo"], out[f"{label}_hi"] = wilson(out[label], out["n"])
+    out["uncertain_share"] = out["uncertain"] / out["n"]
     return out[TIMELINE_COLUMNS].sort_values(["group", "period"]).reset_index(drop=True)
+
+
+def article_stances(db: sqlite_utils.Database, target: str = "CPEC", *, limit: int | None = None) -> pd.DataFrame:
+    """Every article's stance toward ``target`` with its probabilities and relevance: ``about`` is False for an
+    article the stance stage judged not to be about the target (its stance is then ``none``, with no
+    probability); ``stance_by`` is ``model`` or ``reviewer``. Newest first."""
+    frame = _df(db, f"""
+        SELECT a.id AS article_id, a.title, src.name AS source, a.published, s.label AS stance,
+               s.score AS probability, s.p_favor, s.p_against, s.p_none, s.relevance,
+               NOT (s.model LIKE '%+off-target' OR s.model LIKE '%+no-mention') AS about, s.source AS stance_by,
+               s.model, a.url
+        FROM stances s JOIN articles a ON a.id = s.subject_id LEFT JOIN sources src ON src.id = a.source_id
+        WHERE s.subject = 'article' AND s.target_id = (SELECT id FROM targets WHERE name = ?)
+        ORDER BY a.published DESC, a.id DESC{' LIMIT ?' if limit else ''}""", [target] + ([limit] if limit else []))
+    frame["about"] = frame["about"].astype(bool)
+    return frame
 
 
 # --- sources -------------------------------------------------------------------------------------------------

@@ -468,3 +468,17 @@ def m011_claim_search_index(db: sqlite_utils.Database) -> None:
         DELETE FROM meta WHERE key LIKE 'embed.%.last_claim_id';
         """,
     )
+
+
+@migrations()
+def m012_shared_stance_probabilities(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- The shared stance heads' probabilities of a claim before its target's adapter: the adapter is refitted
+        -- from these and the stored sentence vector when a reviewer labels a claim, without a transformer pass.
+        ALTER TABLE stances ADD COLUMN shared_favor REAL;
+        ALTER TABLE stances ADD COLUMN shared_against REAL;
+        ALTER TABLE stances ADD COLUMN shared_none REAL;
+        """,
+    )

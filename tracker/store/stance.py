@@ -65,9 +65,13 @@ def article_texts_after(db: sqlite_utils.Database, after: int, limit: int) -> li
 
 
 def labels(db: sqlite_utils.Database, target_name: str) -> list[tuple[str, str]]:
-    """``(text, label)`` of every user or reviewer label toward ``target_name``, oldest first."""
-    return db.execute("SELECT text, label FROM stance_labels WHERE task = 'target' AND lower(target) = lower(?) "
-                      "ORDER BY id", [target_name]).fetchall()
+    """``(text, label)`` of every user or reviewer label toward ``target_name``, oldest first; a claim labelled
+    more than once counts with its latest label."""
+    return db.execute("""
+        SELECT text, label FROM stance_labels l WHERE task = 'target' AND lower(target) = lower(?)
+          AND (claim_id IS NULL OR id = (SELECT max(id) FROM stance_labels m WHERE m.task = 'target'
+                                         AND lower(m.target) = lower(l.target) AND m.claim_id = l.claim_id))
+        ORDER BY id""", [target_name]).fetchall()
 
 
 def add_labels(db: sqlite_utils.Database, rows: Iterable[tuple[str, str, str]], *, origin: str,
@@ -150,34 +154,108 @@ def article_headers(db: sqlite_utils.Database, article_ids: Iterable[int]) -> di
                                             article_ids)}
 
 
-def save_claim_stances(db: sqlite_utils.Database, target_id: int,
-                       rows: Sequence[tuple[int, str, float, str]]) -> None:
-    """``(claim id, label, score, model)`` rows; a reviewer's stance is never overwritten."""
+def claim_spans_of_articles(db: sqlite_utils.Database, article_ids: Iterable[int]) -> dict[
+    int, list[tuple[int, int, int, str]]
+]:
+    """``article id -> [(claim id, start, end, text)]``, each article's claims in reading order."""
+    out: dict[int, list[tuple[int, int, int, str]]] = {}
+    for article_id, claim_id, start, end, text in _in(
+            db, "SELECT article_id, id, start, end, text FROM claims WHERE article_id IN ({marks}) "
+                "ORDER BY article_id, idx", article_ids):
+        out.setdefault(article_id, []).append((claim_id, start, end, text))
+    return out
+
+
+_STANCE_COLUMNS = "label, score, model, relevance, p_favor, p_against, p_none"
+_SHARED_COLUMNS = "shared_favor, shared_against, shared_none"
+
+
+def _save(db: sqlite_utils.Database, subject: str, target_id: int, rows: Sequence[tuple[Any, ...]],
+          columns: str) -> None:
+    names = [c.strip() for c in columns.split(",")]
     db.conn.executemany(
-        "INSERT INTO stances(subject, subject_id, target_id, label, score, model, source) "
-        "VALUES ('claim', ?, ?, ?, ?, ?, 'model') ON CONFLICT(subject, subject_id, target_id) "
-        "DO UPDATE SET label = excluded.label, score = excluded.score, model = excluded.model "
-        "WHERE stances.source = 'model'",
-        [(c, target_id, label, score, model) for c, label, score, model in rows])
+        f"INSERT INTO stances(subject, subject_id, target_id, {columns}, source) "
+        f"VALUES (?, ?, ?, {', '.join('?' * len(names))}, 'model') ON CONFLICT(subject, subject_id, target_id) "
+        f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in names)} WHERE stances.source = 'model'",
+        [(subject, row[0], target_id, *row[1:]) for row in rows])
 
 
-def claim_stances_of_articles(db: sqlite_utils.Database, target_id: int,
-                              article_ids: Iterable[int]) -> list[tuple[int, str, float]]:
-    """``(article id, label, score)`` of every claim stance toward the target in those articles."""
-    return _in(db, "SELECT c.article_id, s.label, s.score FROM stances s JOIN claims c ON c.id = s.subject_id "
-                   "WHERE s.subject = 'claim' AND s.target_id = ? AND c.article_id IN ({marks})", article_ids,
-               [target_id])
+def save_claim_stances(db: sqlite_utils.Database, target_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``(claim id, label, score, model, relevance, p_favor, p_against, p_none, shared_favor, shared_against,
+    shared_none)`` rows (``shared_*``: the shared heads' probabilities before the target's adapter, from which the
+    adapter is refitted without a transformer pass). A reviewer's stance is never overwritten."""
+    _save(db, "claim", target_id, rows, f"{_STANCE_COLUMNS}, {_SHARED_COLUMNS}")
 
 
-def save_article_stances(db: sqlite_utils.Database, target_id: int,
-                         rows: Sequence[tuple[int, str, float, str]]) -> None:
-    """``(article id, label, score, model)`` rows; a reviewer's stance is never overwritten."""
+def claim_probabilities_of_articles(db: sqlite_utils.Database, target_id: int,
+                                    article_ids: Iterable[int]) -> list[tuple[int, float, float, float, float]]:
+    """``(article id, relevance, p_favor, p_against, p_none)`` of the claims of those articles that have a stance
+    toward the target: the model's probabilities, or a reviewer's label as certainty."""
+    return _in(db, """
+        SELECT c.article_id, coalesce(s.relevance, 1.0),
+               CASE WHEN s.source = 'reviewer' THEN s.label = 'favor' ELSE s.p_favor END,
+               CASE WHEN s.source = 'reviewer' THEN s.label = 'against' ELSE s.p_against END,
+               CASE WHEN s.source = 'reviewer' THEN s.label = 'none' ELSE s.p_none END
+        FROM stances s JOIN claims c ON c.id = s.subject_id
+        WHERE s.subject = 'claim' AND s.target_id = ? AND (s.p_favor IS NOT NULL OR s.source = 'reviewer')
+          AND c.article_id IN ({marks})""", article_ids, [target_id])
+
+
+def save_article_stances(db: sqlite_utils.Database, target_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``(article id, label, score, model, relevance, p_favor, p_against, p_none)`` rows; a reviewer's stance is
+    never overwritten."""
+    _save(db, "article", target_id, rows, _STANCE_COLUMNS)
+
+
+def article_probabilities(db: sqlite_utils.Database) -> list[tuple[int, str, float | None, float | None,
+                                                                   float | None]]:
+    """``(article id, target name, p_favor, p_against, p_none)`` of every article stance (None off-target)."""
+    return db.execute("SELECT s.subject_id, t.name, s.p_favor, s.p_against, s.p_none FROM stances s "
+                      "JOIN targets t ON t.id = s.target_id WHERE s.subject = 'article'").fetchall()
+
+
+def adaptable_claims(db: sqlite_utils.Database, target_id: int) -> list[tuple[int, str, int, str | None, float,
+                                                                             float, float]]:
+    """``(claim id, text, article id, article language, shared_favor, shared_against, shared_none)`` of the
+    model's claim stances toward the target that keep their shared probabilities (the adapter reads those)."""
+    return db.execute("""
+        SELECT c.id, c.text, c.article_id, a.language, s.shared_favor, s.shared_against, s.shared_none
+        FROM stances s JOIN claims c ON c.id = s.subject_id JOIN articles a ON a.id = c.article_id
+        WHERE s.subject = 'claim' AND s.target_id = ? AND s.source = 'model' AND s.shared_favor IS NOT NULL
+        ORDER BY c.article_id, c.id""", [target_id]).fetchall()
+
+
+def update_probabilities(db: sqlite_utils.Database, target_id: int,
+                         rows: Sequence[tuple[int, str, float, str, float, float, float]]) -> None:
+    """``(claim id, label, score, model, p_favor, p_against, p_none)`` for model rows (never a reviewer's)."""
     db.conn.executemany(
-        "INSERT INTO stances(subject, subject_id, target_id, label, score, model, source) "
-        "VALUES ('article', ?, ?, ?, ?, ?, 'model') ON CONFLICT(subject, subject_id, target_id) "
-        "DO UPDATE SET label = excluded.label, score = excluded.score, model = excluded.model "
-        "WHERE stances.source = 'model'",
-        [(a, target_id, label, score, model) for a, label, score, model in rows])
+        "UPDATE stances SET label = ?, score = ?, model = ?, p_favor = ?, p_against = ?, p_none = ? "
+        "WHERE subject = 'claim' AND subject_id = ? AND target_id = ? AND source = 'model'",
+        [(label, score, model, pf, pa, pn, c, target_id) for c, label, score, model, pf, pa, pn in rows])
+
+
+def article_relevance(db: sqlite_utils.Database, target_id: int, article_ids: Iterable[int]) -> dict[
+    int, tuple[bool, float]
+]:
+    """``article id -> (about the target, relevance)`` as the stance stage judged it."""
+    return {r[0]: (not str(r[1]).endswith(("+off-target", "+no-mention")), float(r[2] or 0.0)) for r in _in(
+        db, "SELECT subject_id, model, relevance FROM stances WHERE subject = 'article' AND target_id = ? "
+            "AND subject_id IN ({marks})", article_ids, [target_id])}
+
+
+def stance_queue_candidates(db: sqlite_utils.Database, target_id: int, limit: int) -> list[dict[str, Any]]:
+    """The model's on-target claim stances toward the target that nobody has labelled, least certain first
+    (``limit`` rows), with outlet and date."""
+    cursor = db.execute("""
+        SELECT c.id AS claim_id, c.text, c.text_hash, s.label, s.score, s.p_favor, s.p_against, s.p_none,
+               s.relevance, src.name AS source, a.published, a.title
+        FROM stances s JOIN claims c ON c.id = s.subject_id JOIN articles a ON a.id = c.article_id
+        LEFT JOIN sources src ON src.id = a.source_id
+        WHERE s.subject = 'claim' AND s.target_id = ? AND s.source = 'model' AND s.p_favor IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM stance_labels l WHERE l.task = 'target' AND l.claim_id = c.id)
+        ORDER BY s.score ASC, c.id LIMIT ?""", [target_id, limit])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def members_without_narrative_stance(db: sqlite_utils.Database) -> tuple[list[tuple[int, int, str | None]], str]:
