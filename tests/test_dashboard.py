@@ -13,7 +13,7 @@ from tracker.store import Store
 from tracker.store import narratives as store_narratives
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboards" / "streamlit_app.py")
-PAGES = ["overview", "queue", "narratives", "narrative", "stance", "sources", "search", "export"]
+PAGES = ["overview", "queue", "narratives", "narrative", "stance", "label_stance", "sources", "search", "export"]
 
 
 @pytest.fixture
@@ -288,3 +288,24 @@ def test_narrative_page_shows_and_resolves_flags(store):
     assert query(store, "SELECT action, note FROM reviews WHERE reviewer = 'Tester'") == [
         ("resolve-flag", "same claim, kept apart on purpose")]
     assert not any(h.value.startswith("Open flags") for h in at.subheader)
+
+
+def test_label_stance_page_labels_the_queue_head_in_one_click_and_refits(store, monkeypatch):
+    from tracker.embed import get_embedder
+    from tracker.pipeline.stance import run_stance
+
+    monkeypatch.setenv("TRACKER_EMBEDDING_MODEL", "hashing")
+    stocked = Store(str(store))
+    run_stance(stocked, get_embedder("hashing"), recompute=True)
+    models = stocked.db.execute("SELECT count(*) FROM models").fetchone()[0]
+    stocked.close()
+    at = app("label_stance")
+    assert not at.error and at.dataframe  # the claim to label, and the rest of the queue
+    at.button(key="ls_against").click().run()
+    assert not at.exception and not at.error
+    labelled = query(store, "SELECT subject_id, label, model FROM stances WHERE source = 'reviewer'")
+    assert len(labelled) == 1 and labelled[0][1:] == ("against", "reviewer:Tester")
+    assert query(store, "SELECT count(*) FROM reviews WHERE action = 'stance'") == [(1,)]
+    assert query(store, "SELECT count(*) FROM models") == [(models + 1,)]  # refitted at once
+    # the labelled claim has left the queue
+    assert labelled[0][0] not in [int(v) for v in at.dataframe[0].value["claim_id"]]

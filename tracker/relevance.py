@@ -41,7 +41,8 @@ class RelevanceRules:
 
     min_mentions: int = 2
     min_share: float = 0.3
-    min_similarity: float = 0.45
+    min_similarity: float = 0.35
+    min_related: int = 2  # distinct related terms an article that never names the target must use
     similarity_floor: float = 0.25  # cosine at which semantic relevance starts
     similarity_ceiling: float = 0.65  # cosine at which it reaches SEMANTIC_MAX
     semantic_top: int = 3
@@ -138,7 +139,7 @@ def article_relevance(terms: TargetTerms, title: str | None, text: str, spans: S
     elif mentions == 1:
         about = share >= rules.min_share or not claims
     else:
-        about = distinct_related >= 2 and top >= rules.min_similarity
+        about = distinct_related >= rules.min_related and top >= rules.min_similarity
     score = 1.0 if in_title or mentions >= rules.min_mentions else share if mentions == 1 else (
         top if about else 0.0)
     if not about:  # only a claim that names the target itself keeps a stance in an article about something else

@@ -24,7 +24,7 @@ from tracker import TrackerError
 TARGET_LABELS = ("favor", "against", "none")
 ATTRIBUTION_TO_NARRATIVE_STANCE = {"assert": "agree", "report": "discuss", "refute": "disagree"}
 NARRATIVE_RULE_VERSION = "attribution-rule-1"
-ARTICLE_SIDE = 0.5  # an article takes a side that holds at least half of its claims' mean probability
+ARTICLE_SIDE = 0.45  # an article takes a side that holds this much of its claims' mean probability
 
 
 class TargetError(TrackerError):
@@ -60,11 +60,13 @@ def article_stance(probabilities: Sequence[np.ndarray], weights: Sequence[float]
     least ``side`` of it, else ``none``.
 
     Returns:
-        (label, probabilities): probabilities None when no claim of the article is about the target.
+        (label, probabilities): probabilities None when the article has no claim with a stance (claims of equal
+        weight when all weights are 0).
     """
-    if not probabilities or sum(weights) <= 0:
+    if not probabilities:
         return "none", None
-    p = np.average(np.asarray(probabilities, dtype=float), axis=0, weights=np.asarray(weights, dtype=float))
+    w = np.asarray(weights, dtype=float)
+    p = np.average(np.asarray(probabilities, dtype=float), axis=0, weights=w if w.sum() > 0 else None)
     lean = 0 if p[0] >= p[1] else 1
     return (TARGET_LABELS[lean] if p[lean] >= side else "none"), p
 

@@ -536,6 +536,77 @@ class ClaimStanceModel(_Params):
         return [str(self.classes_[i]) for i in proba.argmax(axis=1)]
 
 
+# ------------------------------------------------------------------------------------------ narrative stance
+
+ATTRIBUTIONS = ("assert", "report", "refute")
+
+
+class NarrativeStanceModel(_Params):
+    """Stance of a claim toward the narrative it sits in (agree, disagree, discuss, unrelated): the claim read
+    against the narrative's central claim, with how its outlet carries it (attribution).
+
+    Features of each (claim, central claim, attribution): the embedding cosine of the two, word and bigram
+    overlap, refuting / negation / hedging / reporting / confirmation cues of the claim, and the attribution
+    one-hot. A class-balanced logistic regression on standardised features, so a claim that asserts its
+    narrative's central claim agrees, one that only reports it discusses, one that rejects it disagrees, and one
+    the clusterer put next to a claim it does not make is unrelated, whatever its attribution.
+
+    Args:
+        embedder: Embedder object or name; None means "minilm".
+        C: Inverse regularisation strength.
+    """
+
+    _param_names = ("embedder", "C")
+
+    def __init__(self, embedder: Any = None, C: float = 1.0) -> None:
+        self.embedder = embedder
+        self.C = C
+
+    def transform(self, claims: Sequence[str], centrals: Sequence[str], attributions: Sequence[str | None],
+                  vectors: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Feature rows; ``vectors`` (claims', centrals') may be given when the caller has them stored."""
+        if vectors is None:
+            emb = _resolve(self.embedder)
+            vectors = (np.asarray(emb.encode(list(claims)), dtype=np.float32),
+                       np.asarray(emb.encode(list(centrals)), dtype=np.float32))
+        rows = []
+        for claim, central, attribution, cv, nv in zip(claims, centrals, attributions, *vectors, strict=True):
+            feats = _pair_features(central, nv, [claim], cv[None, :], None, 1)
+            feats += [float((attribution or "assert") == a) for a in ATTRIBUTIONS]
+            rows.append(feats)
+        return np.asarray(rows, dtype=np.float64)
+
+    def fit(self, claims: Sequence[str], centrals: Sequence[str], attributions: Sequence[str | None],
+            labels: Sequence[str]) -> NarrativeStanceModel:
+        X = self.transform(claims, centrals, attributions)
+        self.mu_, self.sd_ = X.mean(0), X.std(0) + 1e-6
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(
+            (X - self.mu_) / self.sd_, list(labels))
+        self.classes_ = np.asarray(self.model_.classes_)
+        return self
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba((X - self.mu_) / self.sd_)
+
+    def predict_proba(self, claims: Sequence[str], centrals: Sequence[str],
+                      attributions: Sequence[str | None]) -> np.ndarray:
+        """Probabilities, columns in ``classes_`` order."""
+        return self.predict_proba_features(self.transform(claims, centrals, attributions))
+
+
+def default_narrative_model(embedder: Any = None) -> NarrativeStanceModel:
+    """The shipped narrative-stance model: fitted on the project's own narrative-stance set
+    (``datasets/cpec/stance/narrative_stance_train.jsonl``), each example's attribution found as the claims stage
+    finds it."""
+    from tracker.claims import claimant_and_attribution
+    from tracker.resources import dataset_path
+
+    rows = read_jsonl(dataset_path("cpec", "stance", "narrative_stance_train.jsonl"))
+    attributions = [claimant_and_attribution(r["text"])[1] for r in rows]
+    return NarrativeStanceModel(embedder=embedder).fit([r["text"] for r in rows], [r["claim"] for r in rows],
+                                                       attributions, [r["label"] for r in rows])
+
+
 # ------------------------------------------------------------------------------------------ rule fallback
 
 

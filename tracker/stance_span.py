@@ -340,12 +340,16 @@ class SpanStanceModel:
         penalty = np.concatenate([np.full(k, 1.0 / self.adapter_C_logits),
                                   np.full(d - k, 1.0 / self.adapter_C_sentence)])
         lexical = self.adapter_C_lexical > 0 and all(t is not None for t in texts)
-        L = lexical_features(texts) if lexical else None
+        rows = np.zeros(0, dtype=np.int64)
+        L = None
+        if lexical:
+            full = lexical_features(texts).tocsc()
+            rows = np.nonzero(np.diff(full.indptr))[0]  # n-grams the examples have: the others keep weight 0
+            L = full[:, rows].tocsr()
         W, V, b = _fit_adapter(psi, L, y, penalty, W0, 1.0 / self.adapter_C_lexical if lexical else 1.0,
                                1.0 / self.adapter_C_bias)
-        rows = np.nonzero(np.abs(V).sum(1) > 0)[0] if lexical else np.zeros(0, dtype=np.int64)
-        self.adapters_[key] = Adapter(W, b, rows.astype(np.int64), V[rows] if lexical else
-                                      np.zeros((0, k), np.float32), int(len(y)))
+        self.adapters_[key] = Adapter(W, b, rows.astype(np.int64), V if lexical else np.zeros((0, k), np.float32),
+                                      int(len(y)))
         return self
 
     def adapt(self, target: str | None, shared: np.ndarray, sentences: np.ndarray,

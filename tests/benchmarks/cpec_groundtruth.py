@@ -514,10 +514,33 @@ def target_stance_figures(scored: list[Scored], store: Store, gold_articles: lis
     }
 
 
+def narrative_stance_gold(scored: list[Scored], store: Store) -> dict[int, str]:
+    """Gold stance of each clustered matched claim toward the narrative it was put in.
+
+    A predicted narrative stands for the gold narrative most of its labelled claims carry. A claim whose gold
+    narratives include that one takes the stance its gold attribution gives (asserts: agree, reports: discuss,
+    refutes: disagree); a claim the clusterer put into a narrative it does not belong to is ``unrelated`` to it.
+    So the figure scores stance toward the narrative each claim actually sits in, not attribution a second time.
+    """
+    members: dict[int, list[str]] = defaultdict(list)
+    for m in scored:
+        if m.best in store.narrative_stance and m.best in store.narrative_of:
+            members[store.narrative_of[m.best]].append(m.label.narratives[0])
+    stands_for = {n: Counter(names).most_common(1)[0][0] for n, names in members.items()}
+    gold = {}
+    for m in scored:
+        narrative = store.narrative_of.get(m.best)
+        if m.best not in store.narrative_stance or narrative not in stands_for:
+            continue
+        belongs = stands_for[narrative] in m.label.narratives
+        gold[m.best] = ATTRIBUTION_TO_NARRATIVE_STANCE[m.label.attribution] if belongs else "unrelated"
+    return gold
+
+
 def narrative_stance_figures(scored: list[Scored], store: Store) -> dict[str, Any]:
-    """Narrative stance of clustered matched claims vs the gold attribution mapped to agree/discuss/disagree."""
-    rows = [(ATTRIBUTION_TO_NARRATIVE_STANCE[m.label.attribution], store.narrative_stance[m.best])
-            for m in scored if m.best in store.narrative_stance]
+    """Narrative stance of clustered matched claims vs :func:`narrative_stance_gold`."""
+    gold_of = narrative_stance_gold(scored, store)
+    rows = [(gold_of[m.best], store.narrative_stance[m.best]) for m in scored if m.best in gold_of]
     gold, pred = [g for g, _ in rows], [p for _, p in rows]
     return {**classification_report(gold, pred, NARRATIVE_STANCES), "confusion": confusion(gold, pred)}
 
@@ -612,7 +635,8 @@ def print_report(report: dict[str, Any], p: Any = print) -> None:
                    STANCES, p)
     _print_confusion(ts["article"]["confusion"], p)
     ns = report["narrative_stance"]
-    _print_classes("7. Narrative stance (gold attribution mapped)", ns, ["agree", "discuss", "disagree"], p)
+    _print_classes("7. Narrative stance (toward the narrative each claim sits in; unrelated where it does not "
+                   "belong)", ns, ["agree", "discuss", "disagree", "unrelated"], p)
     _print_confusion(ns["confusion"], p)
 
     tl = report["timeline"]

@@ -81,6 +81,11 @@ def add_target(store: Store, name: str, *, aliases: list[str] | None = None, rel
                                           examples={"favor": list(favor or []), "against": list(against or [])})
 
 
+def target_terms(target: dict[str, Any]) -> TargetTerms:
+    """How ``target`` is named in text: its name and aliases, and its related terms."""
+    return TargetTerms.of([target["name"], *target.get("aliases", [])], target.get("related", []))
+
+
 def get_target(store: Store, name: str) -> dict[str, Any]:
     """Target ``name`` (case-insensitive).
 
@@ -201,7 +206,7 @@ def _example_features(model: SpanStanceModel, embedder: Embedder, target: dict[s
     hashes = [store_base.content_hash(t) for t in texts]
     missing = [i for i, h in enumerate(hashes) if h not in cache]
     if missing:
-        terms = TargetTerms.of(target["aliases"])
+        terms = target_terms(target)
         part = [texts[i] for i in missing]
         spans = [terms.mention(t) for t in part]
         items = encode_for_stance(embedder, part, spans)
@@ -418,7 +423,7 @@ def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
         assert found is not None
         counts[name] = _target_stances(store, get_target(store, name), found, recompute=recompute,
                                        progress=progress)
-    counts["narrative"] = _narrative_stances(store)
+    counts["narrative"] = _narrative_stances(store, embedder)
     with store.write() as db:
         store_base.finish_run(db, run_id, counts)
     return StageResult("stance", counts)
@@ -449,7 +454,7 @@ def _target_stances(store: Store, target: dict[str, Any], models: TargetModels, 
     from its relevant claims' probabilities."""
     rows, upto = store_stance.claims_without_stance(store.db, target["id"], recompute=recompute)
     rows.sort(key=lambda r: (r[2], r[0]))  # article by article
-    terms = TargetTerms.of(target["aliases"], target.get("related", []))
+    terms = target_terms(target)
     anchor = target_vector(models.embedder, target)
     name, version = target["name"], models.version
     with progress(f"stance toward {name}", total=len(rows), unit=" claims") as bar:
@@ -467,7 +472,9 @@ def _target_stances(store: Store, target: dict[str, Any], models: TargetModels, 
                                            (vectors @ anchor).tolist() if claims else [])
                 articles[article_id] = (judged.about, judged.score)
                 relevance.update({c[0]: s for c, s in zip(claims, judged.claims, strict=True)})
-            todo = [r for r in chunk if relevance.get(r[0], 0.0) >= CLAIM_THRESHOLD]
+            # every claim of an article about the target is read (a claim need not name it: "the corridor has
+            # failed"); in an article about something else only a claim that names the target is
+            todo = [r for r in chunk if articles[r[2]][0] or relevance.get(r[0], 0.0) >= CLAIM_THRESHOLD]
             spans = [terms.mention(r[1]) for r in todo]
             proba, shared = models.predict(name, [r[1] for r in todo], [r[3] for r in todo], spans)
             values = []
@@ -509,11 +516,46 @@ def _article_stances(db: Any, target: dict[str, Any], version: str, article_ids:
     store_stance.save_article_stances(db, target["id"], values)
 
 
-def _narrative_stances(store: Store) -> int:
-    """Stance of each newly clustered claim toward its narrative, from its attribution (model rows only)."""
+NARRATIVE_MODEL_VERSION = "narrative-stance-model-1"
+UNRELATED = 0.5  # the model's P(unrelated) at which a member is taken not to make its narrative's claim at all
+
+
+@cache
+def _narrative_model(embedder_name: str, embedder: Embedder) -> Any:
+    from tracker.stance_model import default_narrative_model
+
+    return default_narrative_model(embedder)
+
+
+def _narrative_stances(store: Store, embedder: Embedder) -> int:
+    """Stance of each newly clustered claim toward its narrative (model rows only). The narrative-stance model
+    reads the claim against the narrative's central claim, with its attribution: where it finds the claim
+    unrelated (P >= ``UNRELATED``) the claim is ``unrelated`` to the narrative it was clustered into; otherwise how
+    the outlet carries it decides (asserts: agree, reports: discuss, refutes: disagree), which on the tuning half
+    of the CPEC labels reads direction better than the model's own agree/disagree/discuss (macro-F1 0.478 against
+    0.338 for the model alone and 0.469 for attribution alone). The score is the model's probability of the
+    label. A claim that is itself the central claim (or a narrative without one) takes the attribution rule."""
     rows, started = store_stance.members_without_narrative_stance(store.db)
+    values: list[tuple[int, int, str, float, str]] = []
+    paired = [r for r in rows if r[4] and r[4] != r[3]]
+    if paired:
+        model = _narrative_model(embedder.name, getattr(embedder, "base", embedder))
+        cached = CachedEmbedder(store, getattr(embedder, "base", embedder))
+        for start in range(0, len(paired), BATCH):
+            chunk = paired[start:start + BATCH]
+            claims, centrals = [r[3] for r in chunk], [r[4] for r in chunk]
+            X = model.transform(claims, centrals, [r[2] for r in chunk],
+                                vectors=(cached.encode(claims), cached.encode(centrals)))
+            proba = model.predict_proba_features(X)
+            classes = [str(c) for c in model.classes_]
+            for (claim_id, narrative_id, attribution, *_), p in zip(chunk, proba, strict=True):
+                unrelated = p[classes.index("unrelated")] >= UNRELATED
+                label = "unrelated" if unrelated else narrative_stance(attribution)
+                values.append((claim_id, narrative_id, label, float(p[classes.index(label)]),
+                               NARRATIVE_MODEL_VERSION))
+    done = {(v[0], v[1]) for v in values}
+    values += [(claim_id, narrative_id, narrative_stance(attribution), 1.0, NARRATIVE_RULE_VERSION)
+               for claim_id, narrative_id, attribution, *_ in rows if (claim_id, narrative_id) not in done]
     with store.write() as db:
-        store_stance.save_narrative_stances(db, [(claim_id, narrative_id, narrative_stance(attribution), 1.0,
-                                                  NARRATIVE_RULE_VERSION)
-                                                 for claim_id, narrative_id, attribution in rows], since=started)
+        store_stance.save_narrative_stances(db, values, since=started)
     return len(rows)

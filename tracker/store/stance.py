@@ -258,14 +258,18 @@ def stance_queue_candidates(db: sqlite_utils.Database, target_id: int, limit: in
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def members_without_narrative_stance(db: sqlite_utils.Database) -> tuple[list[tuple[int, int, str | None]], str]:
-    """``(claim id, narrative id, attribution)`` of claims placed in a narrative since the last narrative-stance
-    run that have no stance toward it, and the time to remember as that run's start."""
+def members_without_narrative_stance(db: sqlite_utils.Database) -> tuple[
+    list[tuple[int, int, str | None, str, str | None]], str
+]:
+    """``(claim id, narrative id, attribution, claim text, central claim text)`` of claims placed in a narrative
+    since the last narrative-stance run that have no stance toward it, and the time to remember as that run's
+    start."""
     since = get_meta(db, "stance.narrative.since", "") or ""
     started = now()
     rows = db.execute(
-        """SELECT nc.claim_id, nc.narrative_id, c.attribution FROM narrative_claims nc
-           JOIN claims c ON c.id = nc.claim_id
+        """SELECT nc.claim_id, nc.narrative_id, c.attribution, c.text, central.text FROM narrative_claims nc
+           JOIN claims c ON c.id = nc.claim_id JOIN narratives n ON n.id = nc.narrative_id
+           LEFT JOIN claims central ON central.id = n.central_claim_id
            LEFT JOIN narrative_stances ns ON ns.claim_id = nc.claim_id AND ns.narrative_id = nc.narrative_id
            WHERE nc.assigned_at >= ? AND ns.claim_id IS NULL""", [since]).fetchall()
     return rows, started
