@@ -94,3 +94,15 @@ def test_shipped_heads_exist_for_minilm_and_e5_only() -> None:
     e5 = shipped_model("multilingual-e5-small-q4")
     assert e5 is not None and e5.span_head_ is None  # sentence vectors only
     assert shipped_model("hashing") is None
+
+
+def test_shipped_example_features_match_the_shipped_heads_only() -> None:
+    from tracker.stance_span import shipped_examples
+
+    minilm = shipped_model("all-MiniLM-L6-v2")
+    features = shipped_examples("all-MiniLM-L6-v2", minilm.fingerprint())
+    assert len(features) > 400  # the English lines of the project's CPEC stance set
+    shared, sentence = next(iter(features.values()))
+    assert shared.shape == (3,) and abs(float(shared.sum()) - 1.0) < 1e-4 and sentence.shape == (384,)
+    assert shipped_examples("all-MiniLM-L6-v2", "other heads") == {}
+    assert shipped_examples("hashing", minilm.fingerprint()) == {}

@@ -25,6 +25,7 @@ stance set at first use. Nothing here is pickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -415,6 +416,14 @@ class SpanStanceModel:
             raise ValueError(f"incomplete {FORMAT} model ({exc})") from exc
         return model
 
+    def fingerprint(self) -> str:
+        """Identifies the shared heads (adapters aside): example features computed under other heads are stale."""
+        state, arrays = self.copy_shared().to_state()
+        digest = hashlib.sha1(json.dumps(state, sort_keys=True).encode())
+        for key in sorted(arrays):
+            digest.update(key.encode() + np.ascontiguousarray(arrays[key]).tobytes())
+        return digest.hexdigest()[:16]
+
     def copy_shared(self) -> SpanStanceModel:
         """The same shared heads without adapters (adapters are fitted per store)."""
         state, arrays = self.to_state()
@@ -443,3 +452,26 @@ def shipped_model(embedder_name: str) -> SpanStanceModel | None:
     name = SHIPPED.get(embedder_name)
     found = _shipped(name) if name else None
     return SpanStanceModel.from_state(*found) if found else None
+
+
+Features = dict[str, tuple[np.ndarray, np.ndarray]]  # text content hash -> (shared probabilities, sentence vector)
+
+
+@cache
+def _shipped_examples(name: str) -> tuple[str, Features]:
+    file = resources.files("tracker").joinpath(f"data/stance/examples_{name}.npz")
+    if not file.is_file():
+        return "", {}
+    with file.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+        hashes, shared, sentences = z["hash"], z["shared"], z["sentence"]
+        heads = str(z["heads"])
+    return heads, {str(h): (shared[i], sentences[i]) for i, h in enumerate(hashes)}
+
+
+def shipped_examples(embedder_name: str, fingerprint: str) -> Features:
+    """Features of the shipped CPEC examples under the shipped heads of ``embedder_name`` (computed by
+    ``python -m tracker.stance_train``), so a new store adapts CPEC without encoding them; empty when the heads
+    differ (or none ship)."""
+    name = SHIPPED.get(embedder_name)
+    heads, features = _shipped_examples(name) if name else ("", {})
+    return dict(features) if heads == fingerprint else {}

@@ -8,7 +8,10 @@ a party, an organisation), its mention span and the sentence's sentiment toward 
 2. cross-validates the shared heads in 5 folds grouped by sentence and fits the temperature on the out-of-fold
    logits (so a stored score is a calibrated probability);
 3. fits the heads on all of it and writes ``<out>/<minilm|e5>.npz`` (plain arrays) and ``.json`` (settings,
-   temperature, cross-validated figures).
+   temperature, cross-validated figures);
+4. writes ``<out>/examples_<minilm|e5>.npz``: the features of the project's own CPEC stance set under those heads
+   (shared probabilities and sentence vectors, by content hash), so a new store adapts its CPEC target without
+   encoding them (``--examples-only`` redoes just this step).
 
 No development file is read. Example::
 
@@ -71,17 +74,48 @@ def fit(records: list[dict], encoded: dict[str, Encoded], *, spans: bool) -> tup
     return model, figures
 
 
+def write_examples(out: Path, short: str) -> int:
+    """Step 4 for one embedder; returns how many examples."""
+    from tracker.embed import get_embedder
+    from tracker.pipeline.stance import _example_features, _latin
+    from tracker.resources import dataset_path
+    from tracker.stance import shipped_targets
+
+    state = json.loads((out / f"{short}.json").read_text(encoding="utf-8"))
+    with np.load(out / f"{short}.npz", allow_pickle=False) as z:
+        model = SpanStanceModel.from_state(state, {k: z[k] for k in z.files})
+    target = next(t for t in shipped_targets() if t["name"] == "CPEC")
+    rows = read_jsonl(dataset_path("cpec", "stance", "target_stance_train.jsonl"))
+    texts = [r["text"] for r in rows if short != "minilm" or _latin(r["text"])]
+    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    _example_features(model, get_embedder(short), target, texts, cache)
+    hashes = sorted(cache)
+    np.savez(out / f"examples_{short}.npz", hash=np.asarray(hashes, dtype=str),
+             shared=np.stack([cache[h][0] for h in hashes]), sentence=np.stack([cache[h][1] for h in hashes]),
+             heads=np.asarray(model.fingerprint()))
+    return len(hashes)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--news", required=True, help="news_stance_train.jsonl (NewsMTSC train)")
+    parser.add_argument("--news", help="news_stance_train.jsonl (NewsMTSC train); not needed with --examples-only")
+    parser.add_argument("--examples-only", action="store_true",
+                        help="only recompute the CPEC examples' features under the heads already written")
     parser.add_argument("--out", default=str(Path(__file__).parent / "data" / "stance"), help="output folder")
     parser.add_argument("--embedder", choices=["minilm", "e5", "all"], default="all")
     args = parser.parse_args(argv)
-    records = [r for r in read_jsonl(args.news) if r.get("label") in LABELS]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    chosen = ["minilm", "e5"] if args.embedder == "all" else [args.embedder]
+    if args.examples_only:
+        for short in chosen:
+            print(f"{short}: features of {write_examples(out, short)} CPEC examples", flush=True)
+        return
+    if not args.news:
+        parser.error("--news is required (or --examples-only)")
+    records = [r for r in read_jsonl(args.news) if r.get("label") in LABELS]
     names = {v: k for k, v in SHIPPED.items()}
-    for short in (["minilm", "e5"] if args.embedder == "all" else [args.embedder]):
+    for short in chosen:
         encoded = encode(short, [r["text"] for r in records])
         model, figures = fit(records, encoded, spans=short == "minilm")
         state, arrays = model.to_state()
@@ -90,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         (out / f"{short}.json").write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
         size = (out / f"{short}.npz").stat().st_size / 1e6
         print(f"{short}: {figures} -> {out / short}.npz ({size:.2f} MB)", flush=True)
+        print(f"{short}: features of {write_examples(out, short)} CPEC examples", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ arrays, never pickle) with its version and cross-validated scores; each predicti
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ from tracker.stance import (
     narrative_stance,
     shipped_targets,
 )
-from tracker.stance_span import Encoded, SpanStanceModel, shipped_model
+from tracker.stance_span import Encoded, SpanStanceModel, shipped_examples, shipped_model
 from tracker.store import Store
 from tracker.store import base as store_base
 from tracker.store import stance as store_stance
@@ -190,15 +188,6 @@ def _latin(text: str) -> bool:
 Features = tuple[np.ndarray, np.ndarray]  # (shared probabilities (n, 3), sentence vectors (n, d)) of examples
 
 
-def _fingerprint(model: SpanStanceModel) -> str:
-    """Identifies the shared heads: cached example features are reused only under the same heads."""
-    state, arrays = model.copy_shared().to_state()
-    digest = hashlib.sha1(json.dumps(state, sort_keys=True).encode())
-    for key in sorted(arrays):
-        digest.update(key.encode() + np.ascontiguousarray(arrays[key]).tobytes())
-    return digest.hexdigest()[:16]
-
-
 def _example_features(model: SpanStanceModel, embedder: Embedder, target: dict[str, Any], texts: list[str],
                       cache: dict[str, tuple[np.ndarray, np.ndarray]]) -> Features:
     """Shared probabilities and sentence vectors of labelled example texts; texts in ``cache`` (content hash ->
@@ -218,22 +207,23 @@ def _example_features(model: SpanStanceModel, embedder: Embedder, target: dict[s
     return (np.stack([cache[h][0] for h in hashes]), np.stack([cache[h][1] for h in hashes]))
 
 
-def _cached_features(store: Store, target_name: str, key: str, fingerprint: str) -> dict[str, tuple[np.ndarray,
-                                                                                                   np.ndarray]]:
-    """The example features stored with the target's latest model for ``key`` (main, companion) under the same
-    shared heads; empty when there are none."""
+def _cached_features(store: Store, target_name: str, key: str, fingerprint: str,
+                     embedder_name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Example features already computed under the same shared heads: those shipped for the CPEC set, and those
+    stored with the target's latest model for ``key`` (main, companion)."""
     try:
         found = store_stance.latest_model(store.db, f"target-stance:{target_name}")
     except TrackerError:
         return {}
+    cached = shipped_examples(embedder_name, fingerprint)
     if found is None or not isinstance(found[1], dict) or found[1].get(f"{key}_heads") != fingerprint:
-        return {}
+        return cached
     arrays = found[2]
     hashes = arrays.get(f"cache/{key}/hash")
-    if hashes is None:
-        return {}
-    shared, sentences = arrays[f"cache/{key}/shared"], arrays[f"cache/{key}/sentence"]
-    return {str(h): (shared[i], sentences[i]) for i, h in enumerate(hashes)}
+    if hashes is not None:
+        shared, sentences = arrays[f"cache/{key}/shared"], arrays[f"cache/{key}/sentence"]
+        cached.update({str(h): (shared[i], sentences[i]) for i, h in enumerate(hashes)})
+    return cached
 
 
 def train(store: Store, target_name: str, embedder: Embedder, *, folds: int = 5) -> dict[str, Any]:
@@ -262,8 +252,8 @@ def train(store: Store, target_name: str, embedder: Embedder, *, folds: int = 5)
     state: dict[str, Any] = {"class": "SpanStanceModel"}
     arrays: dict[str, np.ndarray] = {}
     for key, (model, part_embedder, examples) in parts.items():
-        fingerprint = _fingerprint(model)
-        cache = _cached_features(store, target["name"], key, fingerprint)
+        fingerprint = model.fingerprint()
+        cache = _cached_features(store, target["name"], key, fingerprint, part_embedder.name)
         texts, labels = [r[0] for r in examples], [r[1] for r in examples]
         shared, sentences = _example_features(model, part_embedder, target, texts, cache)
         counts = [labels.count(label) for label in TARGET_LABELS]
