@@ -54,8 +54,7 @@ if not reviewer():
     st.warning("Type your name in the sidebar (Reviewer) to label; every label is logged under it.")
 buttons = st.columns(4)
 for column, label in zip(buttons, ("favor", "against", "none"), strict=False):
-    if column.button(label, key=f"ls_{label}", use_container_width=True, type="primary" if label != "none" else
-                     "secondary"):
+    if column.button(label, key=f"ls_{label}", use_container_width=True):
         act(_label_and_refit, item["claim_id"], target, label,
             done=f"Claim #{item['claim_id']} labelled {label} toward {target}; model {{result}}.")
 if buttons[3].button("skip", key="ls_skip", use_container_width=True):

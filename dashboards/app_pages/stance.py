@@ -55,8 +55,9 @@ else:
         shown = timeline[timeline["group"].isin(picked)]
     else:
         shown = timeline
-    st.caption("Lines: share in favor / against; bands: Wilson 95% intervals (wide where few items); point size: "
-               "n. Dashed rules: first appearance of the five biggest narratives.")
+    st.caption("Lines: share in favor / against, and (grey) the share the model is not sure about (a side below "
+               "0.5); articles not about the target are left out. Bands: Wilson 95% intervals (wide where few "
+               "items); point size: n. Dashed rules: first appearance of the five biggest narratives.")
     if not shown.empty:
         stance_chart(shown, events, height=360)
     with st.expander("Table"):
