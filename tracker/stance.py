@@ -1,12 +1,13 @@
 """Stance toward targets (favor / against / none) and toward narratives (agree / disagree / discuss): the pure
-rules. Models live in :mod:`tracker.stance_model`; the stage that applies them to a store in
-:mod:`tracker.pipeline.stance`.
+rules. Models live in :mod:`tracker.stance_span` (target stance) and :mod:`tracker.stance_model`; the stage that
+applies them to a store in :mod:`tracker.pipeline.stance`.
 
 Targets are data (``targets`` table; CPEC ships in ``tracker/data/targets.json``). An article's stance aggregates
-its claims' probabilities; an article that never mentions the target (or an alias) is ``none``, and so are its
-claims. Narrative stance uses the attribution found by claim extraction: a claim that refutes its narrative
-*disagrees* (an outlet that "rejected disinformation campaigns" is not spreading them), one that reports it
-*discusses*, one the outlet asserts *agrees*.
+its claims' probabilities, weighted by their relevance (:mod:`tracker.relevance`); an article that is not about
+the target is ``none``, and so are its claims. Narrative stance uses the attribution found by claim extraction: a
+claim that refutes its narrative *disagrees* (an outlet that "rejected disinformation campaigns" is not spreading
+them), one that reports it *discusses*, one the outlet asserts *agrees*; the narrative-stance model decides when a
+claim is *unrelated* to the narrative it was clustered into.
 """
 
 from __future__ import annotations

@@ -440,8 +440,9 @@ def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
 
 def _target_stances(store: Store, target: dict[str, Any], models: TargetModels, *, recompute: bool,
                     progress: Progress) -> int:
-    """Relevance of each new claim's article and claims, then stance of the relevant claims, then article stance
-    from its relevant claims' probabilities."""
+    """Relevance of each new claim's article and claims; then stance of every claim of an article about the
+    target (and of a claim that names it in an article about something else); then each article's stance from its
+    claims' probabilities weighted by their relevance."""
     rows, upto = store_stance.claims_without_stance(store.db, target["id"], recompute=recompute)
     rows.sort(key=lambda r: (r[2], r[0]))  # article by article
     terms = target_terms(target)
