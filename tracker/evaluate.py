@@ -330,13 +330,13 @@ def eval_target_stance(records: list[dict[str, Any]], train_records: list[dict[s
         modes = ["sentence"] * len(records)
     else:
         # a record that marks its mention (start, end) is one sentence about that mention
-        documents = [i for i, r in enumerate(records) if r.get("start") is None and is_document(str(r["text"]))]
-        sentences = [i for i in range(len(records)) if i not in set(documents)]
+        modes = ["document" if r.get("start") is None and is_document(str(r["text"])) else "sentence"
+                 for r in records]
         proba = np.zeros((len(records), 3))
-        for rows, score in ((documents, _documents_stance), (sentences, _sentences_stance)):
+        for mode, score in (("document", _documents_stance), ("sentence", _sentences_stance)):
+            rows = [i for i, m in enumerate(modes) if m == mode]
             if rows:
                 proba[rows] = np.stack(score([records[i] for i in rows], embedder))
-        modes = ["document" if i in set(documents) else "sentence" for i in range(len(records))]
     pred = [TARGET_LABELS[int(i)] for i in proba.argmax(1)]
     if not train_records:  # documents keep the aggregation's own label (its lean rule), not the argmax
         pred = [_document_label(p) if mode == "document" else label for p, mode, label in zip(proba, modes, pred)]

@@ -11,21 +11,15 @@ import streamlit as st
 
 from app_pages._common import act, flash, get_store, html_line, reviewer, safe, target_picker
 from tracker import review, settings
+from tracker.embed import get_embedder  # loads a model once per process
 from tracker.store import Store
-
-
-@st.cache_resource(show_spinner=False)
-def _embedder(name: str):  # noqa: ANN202 - an Embedder; loading the model once per server
-    from tracker.embed import get_embedder
-
-    return get_embedder(name)
 
 
 def _label_and_refit(store: Store, claim_id: int, target: str, label: str, *, reviewer: str) -> str:
     from tracker.pipeline.stance import refit
 
     review.correct_stance(store, "claim", claim_id, target, label, reviewer=reviewer)
-    result = refit(store, target, _embedder(settings.get("embedding_model")))
+    result = refit(store, target, get_embedder(settings.get("embedding_model")))
     return f"{result['version']} rescored {result['rescored']} claims"
 
 
@@ -39,7 +33,7 @@ if target is None:
 skipped: set[int] = st.session_state.setdefault("ls_skipped", set())
 from tracker.pipeline.stance import stance_queue  # noqa: E402 - scikit-learn loads only on this page
 
-queue = [c for c in stance_queue(get_store(), target, _embedder(settings.get("embedding_model")),
+queue = [c for c in stance_queue(get_store(), target, get_embedder(settings.get("embedding_model")),
                                  limit=10 + len(skipped)) if c["claim_id"] not in skipped]
 if not queue:
     st.info(f"Nothing to label for {safe(target)}: no claims about it yet, or every one is labelled.")

@@ -8,6 +8,7 @@ once per distinct text and model, and nothing waits on a batch of one sentence.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,18 @@ def checkworthy_model(embedder: Embedder) -> Any:
     return _checkworthy_models[embedder.name]
 
 
+def article_chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """``rows`` (ordered by article, the article id at index 2) in chunks of about ``size`` that never split an
+    article."""
+    start = 0
+    while start < len(rows):
+        end = min(start + size, len(rows))
+        while end < len(rows) and rows[end][2] == rows[end - 1][2]:
+            end += 1
+        yield rows[start:end]
+        start = end
+
+
 def run_checkworthy(store: Store, embedder: Embedder, *, progress: Progress = NO_PROGRESS) -> StageResult:
     """Score check-worthiness of every claim without a score, from the claims' stored vectors, in batches of many
     articles (an article is never split between batches): each claim is scored with its article as document, so
@@ -93,18 +106,12 @@ def run_checkworthy(store: Store, embedder: Embedder, *, progress: Progress = NO
     model = checkworthy_model(embedder)
     cached = CachedEmbedder(store, embedder)
     with progress("check-worthiness", total=len(todo), unit=" claims") as bar:
-        start = 0
-        while start < len(todo):
-            end = min(start + SCORE_CHUNK, len(todo))
-            while end < len(todo) and todo[end][2] == todo[end - 1][2]:
-                end += 1
-            chunk = todo[start:end]
+        for chunk in article_chunks(todo, SCORE_CHUNK):
             texts = [text for _, text, _ in chunk]
             scores = model.score(texts, cached.encode(texts), docs=[article for _, _, article in chunk])
             with store.write() as db:
                 store_claims.set_checkworthy(db, zip([c for c, _, _ in chunk], scores))
             bar.update(len(chunk))
-            start = end
     return StageResult("checkworthy", {"scored": len(todo)})
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from tracker import TrackerError
 from tracker.embed import Embedder
 from tracker.metrics import expected_calibration_error, f_avg, macro_f1
-from tracker.pipeline.claims import CachedEmbedder, crosslingual_embedder
+from tracker.pipeline.claims import CachedEmbedder, article_chunks, crosslingual_embedder
 from tracker.pipeline.progress import NO_PROGRESS, Progress, StageResult
 from tracker.relevance import CLAIM_THRESHOLD, TargetTerms, article_relevance
 from tracker.stance import (
@@ -124,16 +124,22 @@ class TargetModels:
     embedder: Embedder
     crosslingual: Embedder | None
 
+    def parts(self, languages: Sequence[str | None]) -> Iterator[tuple[SpanStanceModel, Embedder, np.ndarray]]:
+        """``(model, embedder, rows)`` for the rows each model reads: the companion takes the languages the main
+        embedder does not cover (where there is a companion), the main model the rest; empty parts are left out."""
+        other = (_uncovered(self.embedder, languages) if self.companion is not None
+                 else np.zeros(len(languages), dtype=bool))
+        for model, embedder, rows in ((self.main, self.embedder, np.nonzero(~other)[0]),
+                                      (self.companion, self.crosslingual, np.nonzero(other)[0])):
+            if len(rows) and model is not None and embedder is not None:
+                yield model, embedder, rows
+
     def predict(self, target: str, texts: Sequence[str], languages: Sequence[str | None],
                 spans: Sequence[tuple[int, int] | None]) -> tuple[np.ndarray, np.ndarray]:
         """``(probabilities, shared probabilities)``, each (n, 3) in the order favor, against, none."""
         n = len(texts)
         proba, shared = np.zeros((n, 3)), np.zeros((n, 3))
-        other = _uncovered(self.embedder, languages) if self.companion is not None else np.zeros(n, dtype=bool)
-        for model, embedder, rows in ((self.main, self.embedder, np.nonzero(~other)[0]),
-                                      (self.companion, self.crosslingual, np.nonzero(other)[0])):
-            if len(rows) == 0 or model is None or embedder is None:
-                continue
+        for model, embedder, rows in self.parts(languages):
             part = [texts[i] for i in rows]
             items = encode_for_stance(embedder, part, [spans[i] for i in rows])
             shared[rows] = model.shared_proba(items, [spans[i] for i in rows])
@@ -211,11 +217,11 @@ def _cached_features(store: Store, target_name: str, key: str, fingerprint: str,
                      embedder_name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Example features already computed under the same shared heads: those shipped for the CPEC set, and those
     stored with the target's latest model for ``key`` (main, companion)."""
+    cached = shipped_examples(embedder_name, fingerprint)
     try:
         found = store_stance.latest_model(store.db, f"target-stance:{target_name}")
-    except TrackerError:
-        return {}
-    cached = shipped_examples(embedder_name, fingerprint)
+    except TrackerError:  # an unreadable stored model: its features are not trusted either
+        return cached
     if found is None or not isinstance(found[1], dict) or found[1].get(f"{key}_heads") != fingerprint:
         return cached
     arrays = found[2]
@@ -337,12 +343,8 @@ def rescore(store: Store, target_name: str, embedder: Embedder) -> int:
     rows = store_stance.adaptable_claims(store.db, target["id"])
     if not rows:
         return 0
-    other = _uncovered(embedder, [r[3] for r in rows]) if models.companion is not None else np.zeros(len(rows), bool)
     values = []
-    for model, part_embedder, idx in ((models.main, models.embedder, np.nonzero(~other)[0]),
-                                      (models.companion, models.crosslingual, np.nonzero(other)[0])):
-        if model is None or part_embedder is None or len(idx) == 0:
-            continue
+    for model, part_embedder, idx in models.parts([r[3] for r in rows]):
         texts = [rows[i][1] for i in idx]
         shared = np.asarray([rows[i][4:7] for i in idx], dtype=np.float64)
         proba = model.adapt(target["name"], shared, part_embedder.encode(texts), texts)
@@ -427,17 +429,6 @@ def target_vector(embedder: Embedder, target: dict[str, Any]) -> np.ndarray:
     return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
-def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
-    """``rows`` (ordered by article) in chunks of about ``size`` that never split an article."""
-    start = 0
-    while start < len(rows):
-        end = min(start + size, len(rows))
-        while end < len(rows) and rows[end][2] == rows[end - 1][2]:
-            end += 1
-        yield rows[start:end]
-        start = end
-
-
 def _target_stances(store: Store, target: dict[str, Any], models: TargetModels, *, recompute: bool,
                     progress: Progress) -> int:
     """Relevance of each new claim's article and claims; then stance of every claim of an article about the
@@ -449,18 +440,21 @@ def _target_stances(store: Store, target: dict[str, Any], models: TargetModels, 
     anchor = target_vector(models.embedder, target)
     name, version = target["name"], models.version
     with progress(f"stance toward {name}", total=len(rows), unit=" claims") as bar:
-        for chunk in _chunks(rows, BATCH):
+        for chunk in article_chunks(rows, BATCH):
             article_ids = sorted({r[2] for r in chunk})
             headers = store_stance.article_headers(store.db, article_ids)
             members = store_stance.claim_spans_of_articles(store.db, article_ids)
+            everyone = [c for article_id in article_ids for c in members.get(article_id, [])]
+            similarity = dict(zip([c[0] for c in everyone],
+                                  (models.embedder.encode([c[3] for c in everyone]) @ anchor).tolist()
+                                  if everyone else [], strict=True))
             relevance: dict[int, float] = {}
             articles: dict[int, tuple[bool, float]] = {}
             for article_id in article_ids:
                 claims = members.get(article_id, [])
                 title, text = headers[article_id]
-                vectors = models.embedder.encode([c[3] for c in claims]) if claims else np.zeros((0, 1))
                 judged = article_relevance(terms, title, text, [(c[1], c[2]) for c in claims],
-                                           (vectors @ anchor).tolist() if claims else [])
+                                           [similarity[c[0]] for c in claims])
                 articles[article_id] = (judged.about, judged.score)
                 relevance.update({c[0]: s for c, s in zip(claims, judged.claims, strict=True)})
             # every claim of an article about the target is read (a claim need not name it: "the corridor has
