@@ -62,3 +62,33 @@ def test_e5_embeds_across_languages() -> None:
     urdu, english = embedder.encode(["سی پیک پاکستان کو قرضوں کے جال میں دھکیل رہا ہے۔",
                                       "CPEC is pushing Pakistan into a debt trap."])
     assert urdu @ english > english @ embedder.encode([UNRELATED])[0]
+
+
+def test_shipped_vectors_cover_the_training_sets_and_embed_only_the_rest() -> None:
+    """The vectors shipped for tracker's own training texts are current (every text of the check-worthiness and
+    narrative-stance sets has one: otherwise each new process embeds them again), and any other text goes to the
+    base embedder."""
+    from tracker.checkworthy import shipped_training_data
+    from tracker.embed import ShippedVectors, _shipped_vectors
+    from tracker.resources import dataset_path, read_jsonl
+    from tracker.store.base import content_hash
+
+    shipped = _shipped_vectors("all-MiniLM-L6-v2")
+    texts = shipped_training_data()[0] + [r[key] for r in read_jsonl(
+        dataset_path("cpec", "stance", "narrative_stance_train.jsonl")) for key in ("text", "claim")]
+    missing = [t for t in texts if content_hash(t) not in shipped]
+    assert not missing, f"{len(missing)} texts lack a vector: python -m tracker.stance_train --vectors"
+
+    class Counting:
+        name, dim, languages = "all-MiniLM-L6-v2", 384, frozenset({"en"})
+        seen: list[str] = []
+
+        def encode(self, batch: list[str]) -> np.ndarray:
+            self.seen.extend(batch)
+            return np.ones((len(batch), self.dim), np.float32) / np.sqrt(self.dim)
+
+    base = Counting()
+    vectors = ShippedVectors(base).encode([texts[0], UNRELATED, texts[1], UNRELATED])
+    assert base.seen == [UNRELATED]  # once, and none of the shipped texts
+    assert np.allclose(vectors[0], shipped[content_hash(texts[0])]) and np.allclose(vectors[1], vectors[3])
+    assert _shipped_vectors("hashing") == {}  # no file: every text goes to the base embedder

@@ -649,6 +649,10 @@ CHINESE = "中国和巴基斯坦周一签署了六项协议，以扩大中巴经
 def test_language_detection(run_cli, tmp_store, tmp_path):
     assert (detect_language(WIRE), detect_language(URDU), detect_language(CHINESE)) == ("en", "ur", "zh")
     assert detect_language("Too short") is None
+    # one-line English claims of a fact-check database that py3langid alone reads as Nigerian Pidgin or Latin
+    assert {detect_language(t) for t in ("Singer Billy Ocean passed away in October 2016",
+                                         "A photograph shows boxer Muhammad Ali with musician Michael Jackson",
+                                         "Videos show tornadoes in Cape Town, South Africa")} <= {"en", None}
     path = write_jsonl(tmp_path / "langs.jsonl", [
         {"text": WIRE}, {"text": URDU}, {"text": CHINESE}, {"text": prose(120), "language": "EN-gb"}])
     result = run_cli("ingest", path, "--db", tmp_store)

@@ -368,6 +368,11 @@ def shipped_training_data() -> tuple[list[str], list[int]]:
 
 def default_model(embedder: Any = None) -> CheckworthyModel:
     """The shipped model (:meth:`CheckworthyModel.for_shipping`) fitted on :func:`shipped_training_data` with
-    ``embedder`` (default MiniLM). Fitting embeds about 600 sentences; callers keep the model for the process."""
+    ``embedder`` (default MiniLM). The training sentences' vectors ship with tracker (only sentences added since are
+    embedded); callers keep the model for the process."""
+    from tracker.embed import ShippedVectors, get_embedder
+
     texts, labels = shipped_training_data()
-    return CheckworthyModel.for_shipping(embedder=embedder).fit(texts, labels)
+    if embedder is None or isinstance(embedder, str):
+        embedder = get_embedder(embedder or "minilm")
+    return CheckworthyModel.for_shipping(embedder=ShippedVectors(embedder)).fit(texts, labels)

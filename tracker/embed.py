@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -134,6 +135,60 @@ class HashingEmbedder:
 
 
 _FACTORIES = {"minilm": MiniLMEmbedder, "e5": E5Embedder, "hashing": HashingEmbedder}
+
+SHIPPED_VECTORS = Path(__file__).parent / "data" / "vectors"
+
+
+@lru_cache(maxsize=4)
+def _shipped_vectors(model: str) -> dict[str, np.ndarray]:
+    """content hash -> vector, for the texts of tracker's own training sets under ``model`` (empty if none ship)."""
+    short = next((key for key, factory in _FACTORIES.items() if factory.name == model), None)
+    path = SHIPPED_VECTORS / f"{short}.npz"
+    if short is None or not path.exists():
+        return {}
+    with np.load(path, allow_pickle=False) as z:
+        if str(z["model"]) != model:
+            return {}
+        vectors = _normalise(z["vector"].astype(np.float32))
+        return dict(zip(z["hash"].tolist(), vectors))
+
+
+class ShippedVectors:
+    """``base``, reading the vectors tracker ships for its own training texts (check-worthiness, narrative stance;
+    written by ``python -m tracker.stance_train --vectors``), so fitting a shipped model in a new process encodes
+    nothing it has encoded before; every other text is encoded by ``base``."""
+
+    def __init__(self, base: Embedder) -> None:
+        self.base = base
+        self.name, self.dim = base.name, base.dim
+        self.languages = getattr(base, "languages", None)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        from tracker.store.base import content_hash
+
+        shipped = _shipped_vectors(self.name)
+        hashes = [content_hash(t) for t in texts]
+        missing = list(dict.fromkeys(t for t, h in zip(texts, hashes) if h not in shipped))
+        found = dict(zip(missing, self.base.encode(missing))) if missing else {}
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, (text, h) in enumerate(zip(texts, hashes)):
+            out[row] = shipped[h] if h in shipped else found[text]
+        return out
+
+
+def write_shipped_vectors(embedder: Embedder, texts: list[str], folder: Path = SHIPPED_VECTORS) -> Path:
+    """Write ``embedder``'s vectors of ``texts`` (float16, by content hash) for :class:`ShippedVectors`."""
+    from tracker.store.base import content_hash
+
+    short = factory_name(embedder)
+    if short is None:
+        raise TrackerError(f"{embedder.name}: not an embedder tracker ships")
+    distinct = list(dict.fromkeys(texts))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{short}.npz"
+    np.savez_compressed(path, model=np.asarray(embedder.name), hash=np.asarray([content_hash(t) for t in distinct]),
+                        vector=np.asarray(embedder.encode(distinct), dtype=np.float16))
+    return path
 
 
 @lru_cache(maxsize=4)

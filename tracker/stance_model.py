@@ -599,12 +599,13 @@ def default_narrative_model(embedder: Any = None) -> NarrativeStanceModel:
     (``datasets/cpec/stance/narrative_stance_train.jsonl``), each example's attribution found as the claims stage
     finds it."""
     from tracker.claims import claimant_and_attribution
+    from tracker.embed import ShippedVectors
     from tracker.resources import dataset_path
 
     rows = read_jsonl(dataset_path("cpec", "stance", "narrative_stance_train.jsonl"))
     attributions = [claimant_and_attribution(r["text"])[1] for r in rows]
-    return NarrativeStanceModel(embedder=embedder).fit([r["text"] for r in rows], [r["claim"] for r in rows],
-                                                       attributions, [r["label"] for r in rows])
+    model = NarrativeStanceModel(embedder=ShippedVectors(_resolve(embedder)))
+    return model.fit([r["text"] for r in rows], [r["claim"] for r in rows], attributions, [r["label"] for r in rows])
 
 
 # ------------------------------------------------------------------------------------------ rule fallback

@@ -167,7 +167,7 @@ def _fit_softmax(X: np.ndarray, y: np.ndarray, penalty: float, max_iter: int = 5
 
 
 def _fit_adapter(D: np.ndarray, L: Any, y: np.ndarray, penalty: np.ndarray, W0: np.ndarray, lexical_penalty: float,
-                 bias_penalty: float, max_iter: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 bias_penalty: float, max_evaluations: int = 3000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax regression with a dense block pulled toward ``W0`` and a sparse block (or None) pulled toward 0,
     solved in coordinates where every penalty is 1 (well conditioned whatever the penalties)."""
     from scipy.optimize import minimize
@@ -199,7 +199,9 @@ def _fit_adapter(D: np.ndarray, L: Any, y: np.ndarray, penalty: np.ndarray, W0: 
         return f, np.concatenate(grads)
 
     theta0 = np.concatenate([U0.ravel(), np.zeros(m * k), np.zeros(k)])
-    th = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter}).x
+    # truncated Newton, not L-BFGS-B: with tens of thousands of n-gram weights, SciPy's L-BFGS-B spends about 0.1 s
+    # of bookkeeping per iteration (10 s a fit on the CPEC set); TNC reaches the same optimum in a sixth of the time
+    th = minimize(loss, theta0, jac=True, method="TNC", options={"maxfun": max_evaluations}).x
     Wd = th[:d * k].reshape(d, k) * sd[:, None]
     Wl = th[d * k:d * k + m * k].reshape(m, k) * sl
     return Wd.astype(np.float32), Wl.astype(np.float32), (th[-k:] * sb).astype(np.float32)

@@ -13,6 +13,10 @@ a party, an organisation), its mention span and the sentence's sentiment toward 
    (shared probabilities and sentence vectors, by content hash), so a new store adapts its CPEC target without
    encoding them (``--examples-only`` redoes just this step).
 
+``--vectors`` writes ``tracker/data/vectors/minilm.npz``: MiniLM's vectors (float16) of the texts of the
+check-worthiness and narrative-stance training sets, so fitting those shipped models in a new process embeds
+nothing.
+
 No development file is read. Example::
 
     python -m tracker.stance_train --news ../shared/data/dev/news_stance_train.jsonl
@@ -96,6 +100,20 @@ def write_examples(out: Path, short: str) -> int:
     return len(hashes)
 
 
+def write_vectors() -> str:
+    """MiniLM's vectors of tracker's own training texts that every new process would otherwise embed to fit its
+    shipped models (check-worthiness, narrative stance), for :class:`tracker.embed.ShippedVectors`."""
+    from tracker.checkworthy import shipped_training_data
+    from tracker.embed import get_embedder, write_shipped_vectors
+    from tracker.resources import dataset_path
+
+    texts = shipped_training_data()[0]
+    for row in read_jsonl(dataset_path("cpec", "stance", "narrative_stance_train.jsonl")):
+        texts += [row["text"], row["claim"]]
+    path = write_shipped_vectors(get_embedder("minilm"), texts)
+    return f"vectors of {len(set(texts))} training texts -> {path} ({path.stat().st_size / 1e6:.2f} MB)"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--news", help="news_stance_train.jsonl (NewsMTSC train); not needed with --examples-only")
@@ -103,7 +121,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="only recompute the CPEC examples' features under the heads already written")
     parser.add_argument("--out", default=str(Path(__file__).parent / "data" / "stance"), help="output folder")
     parser.add_argument("--embedder", choices=["minilm", "e5", "all"], default="all")
+    parser.add_argument("--vectors", action="store_true",
+                        help="only write the shipped vectors of the check-worthiness and narrative-stance texts")
     args = parser.parse_args(argv)
+    if args.vectors:
+        print(write_vectors(), flush=True)
+        return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     chosen = ["minilm", "e5"] if args.embedder == "all" else [args.embedder]

@@ -24,7 +24,8 @@ class StageResult:
     seconds: float | None = None  # wall time, set by ``update``
 
     def summary(self) -> str:
-        return f"{self.stage}: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())
+        took = f" ({self.seconds:.1f} s)" if self.seconds is not None else ""
+        return f"{self.stage}: " + ", ".join(f"{k} {v}" for k, v in self.counts.items()) + took
 
 
 class Bar(Protocol):

@@ -409,8 +409,8 @@ def run_stance(store: Store, embedder: Embedder, *, recompute: bool = False,
             found = latest_model(store, name, cached)
         except TrackerError:  # a stored model tracker cannot read (damaged, or crafted): it is refitted, not run
             found = None
-        if found is None:
-            train(store, name, cached)
+        if found is None:  # cross-validation is left to 'tracker stance train': the stage only needs the fit
+            train(store, name, cached, folds=0)
             found = latest_model(store, name, cached)
         assert found is not None
         counts[name] = _target_stances(store, get_target(store, name), found, recompute=recompute,
