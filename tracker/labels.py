@@ -76,6 +76,11 @@ _SAID_TAIL = re.compile(
     rf"added|warned|claimed|stated|noted|reported|announced|insisted|argued|wrote|according to [^,;]{{1,60}})"
     r"|(?:said|says|added|wrote|warned|noted)\s+(?:[\w'\u2019.-]+\s+){0,8}?[\w'\u2019.-]+)"
     r"(?:\s+(?:on|last|this|in|at|during|after)\s+[\w'\u2019, -]{1,40})?\s*[.!]?\s*$", re.I)
+# whole words one of which _SAID_TAIL needs, and the "that" _FRAME_THAT needs: tested first, as these are cheap and
+# the patterns are not (labels are made for thousands of narratives on each update)
+_SAID_HINT = re.compile(r"\b(?:said|says|say|claims|claim|claimed|told|added|warned|stated|noted|reported|announced|"
+                        r"insisted|argued|wrote|according)\b", re.I)
+_THAT = re.compile(r"\sthat\s", re.I)
 # '"... music." – Samuel L. Jackson': a closing quote or stop, a dash and a short capitalised name
 _DASH_SPEAKER = re.compile(r"([.!?\"\u201d\u2019])\s*[\u2013\u2014-]+\s*(?:[A-Z][\w.'\u2019-]*\s*){1,4}$")
 _LEAD_PARTICIPLE = re.compile(
@@ -105,6 +110,8 @@ _DANGLING = re.compile(
 
 
 def _is_latin(text: str) -> bool:
+    if text.isascii():
+        return True
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return True
@@ -153,6 +160,8 @@ def _strip_frames(text: str) -> str:
         text = _LEAD_IN.sub("", text)
         text = _LEAD_PARTICIPLE.sub("", text)
         for frame in (_FRAME_THAT, _FRAME_SAID):
+            if frame is _FRAME_THAT and not _THAT.search(text):
+                continue  # cannot match: a quick test spares the costly pattern
             m = frame.match(text)
             if m and len(m.group("rest").split()) >= 3 and not _has_open_quote(m.group("subj")):
                 text = m.group("rest")
@@ -177,10 +186,12 @@ def _strip_tail(text: str) -> str:
     before = None
     while before != text:
         before = text
-        text = _URL.sub("", text).strip()
-        text = _TWEET_TRAILER.sub("", text).strip()
+        if "/" in text or "www." in text.lower():  # every _URL alternative has one
+            text = _URL.sub("", text).strip()
+        if "(@" in text:
+            text = _TWEET_TRAILER.sub("", text).strip()
         text = _VIA.sub("", text).strip()
-        tags = _TRAILING_TAGS.search(text)
+        tags = _TRAILING_TAGS.search(text) if "#" in text or "@" in text else None
         if tags:
             head = text[:tags.start()].rstrip()
             if not head or re.search(r"[.!?\u2026\"\u201d)\]]$", head) or tags.group(0).strip().startswith("@"):
@@ -191,7 +202,7 @@ def _strip_tail(text: str) -> str:
         cut = _cut_tail(_ACCORDING_TAIL, text)
         if len(cut.split()) >= 4:
             text = cut
-        cut = _cut_tail(_SAID_TAIL, text)
+        cut = _cut_tail(_SAID_TAIL, text) if _SAID_HINT.search(text) else text
         if cut != text and len(cut.split()) >= 4 and re.search(r"[,\"\u201d\u2019]\s*$", text[:len(cut) + 2]):
             text = cut
     return text.strip()

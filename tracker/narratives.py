@@ -129,8 +129,8 @@ def describe(members: Sequence[Member], vectors: np.ndarray | None, *, total_cla
     if not members:
         return Description([], None, [], None, None)
     chosen = [i for i, m in enumerate(members) if m.covered] or list(range(len(members)))
-    keywords = distinctive_keywords([members[i].text for i in chosen], max(total_claims, 1), document_frequency,
-                                    n_keywords)
+    keywords = distinctive_keywords([members[i].text for i in _spread(chosen, DESCRIBE_TEXTS)],
+                                    max(total_claims, 1), document_frequency, n_keywords)
     centroid = None
     similarity: dict[int, float] = {}
     order = list(chosen)
@@ -160,4 +160,17 @@ def describe(members: Sequence[Member], vectors: np.ndarray | None, *, total_cla
     label = claim_label(best.text, keep_frames=best.whole_record) if best else keyword_label(keywords)
     return Description(keywords=keywords, central_claim_id=members[order[0]].claim_id,
                        representatives=representatives, label=label, centroid=centroid,
-                       similarity=similarity, boilerplate=is_boilerplate(members))
+                       similarity=similarity,
+                       boilerplate=is_boilerplate([members[i] for i in _spread(range(len(members)), DESCRIBE_TEXTS)]))
+
+
+DESCRIBE_TEXTS = 300  # member texts read for a narrative's keywords and boilerplate test (evenly spread over it)
+
+
+def _spread(rows: Sequence[int], n: int) -> list[int]:
+    """At most ``n`` of ``rows``, evenly spread (all of them when there are no more than ``n``): the words of a
+    narrative of thousands of claims are those of a few hundred of them, at a cost that does not grow with it."""
+    rows = list(rows)
+    if len(rows) <= n:
+        return rows
+    return [rows[int(i)] for i in np.linspace(0, len(rows) - 1, n)]

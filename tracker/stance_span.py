@@ -465,7 +465,7 @@ def _shipped_examples(name: str) -> tuple[str, Features]:
     if not file.is_file():
         return "", {}
     with file.open("rb") as fh, np.load(fh, allow_pickle=False) as z:
-        hashes, shared, sentences = z["hash"], z["shared"], z["sentence"]
+        hashes, shared, sentences = z["hash"], z["shared"], z["sentence"].astype(np.float32)
         heads = str(z["heads"])
     return heads, {str(h): (shared[i], sentences[i]) for i, h in enumerate(hashes)}
 

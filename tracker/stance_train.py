@@ -94,9 +94,10 @@ def write_examples(out: Path, short: str) -> int:
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     _example_features(model, get_embedder(short), target, texts, cache)
     hashes = sorted(cache)
-    np.savez(out / f"examples_{short}.npz", hash=np.asarray(hashes, dtype=str),
-             shared=np.stack([cache[h][0] for h in hashes]), sentence=np.stack([cache[h][1] for h in hashes]),
-             heads=np.asarray(model.fingerprint()))
+    np.savez_compressed(out / f"examples_{short}.npz", hash=np.asarray(hashes, dtype=str),
+                        shared=np.stack([cache[h][0] for h in hashes]),
+                        sentence=np.stack([cache[h][1] for h in hashes]).astype(np.float16),  # half the size
+                        heads=np.asarray(model.fingerprint()))
     return len(hashes)
 
 

@@ -171,6 +171,15 @@ def write_articles(path: Path, n_claims: int, sentences: list[str], rng: random.
 
 
 def rss() -> float:
+    """This process's peak RSS in MiB. VmHWM, not getrusage: Linux keeps ru_maxrss across fork and exec, so a fresh
+    child started by a large process would report its parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -29,7 +29,7 @@ from tracker.themes import attach, group_narratives
 
 DESCRIBE_BATCH = 200  # narratives described per transaction
 DESCRIBE_CHANGE = 0.1  # a narrative is described again once its size has changed by this share
-DESCRIBE_SMALL = 50  # below this size a narrative is described on every change (it costs little)
+DESCRIBE_SMALL = 10  # below this size a narrative is described on every change (larger ones: DESCRIBE_CHANGE)
 
 
 def clusterer_params() -> dict[str, Any]:

@@ -93,8 +93,11 @@ def largest_share(db: sqlite_utils.Database) -> float:
     return (row[0] or 0) / max(active_narratives(db), 1)
 
 
-def description_inputs(db: sqlite_utils.Database, theme_id: int) -> tuple[tuple[Any, ...], list[str]]:
-    """A theme's counts (narratives, claims, outlets, first and last date) and its claims' texts."""
+def description_inputs(db: sqlite_utils.Database, theme_id: int, *,
+                       per_narrative: int = 20) -> tuple[tuple[Any, ...], list[str]]:
+    """A theme's counts (narratives, claims, outlets, first and last date) and the texts of up to
+    ``per_narrative`` claims of each of its narratives (the first ones: a theme's words are its narratives' words,
+    and a narrative of thousands of claims is read no longer than one of twenty)."""
     stats = db.execute(
         """SELECT count(DISTINCT n.id), count(c.id), count(DISTINCT coalesce(orig.source_id, a.source_id)),
                   min(a.published), max(a.published)
@@ -103,8 +106,11 @@ def description_inputs(db: sqlite_utils.Database, theme_id: int) -> tuple[tuple[
            LEFT JOIN articles orig ON orig.id = a.duplicate_of
            WHERE n.theme_id = ? AND n.status = 'active'""", [theme_id]).fetchone()
     texts = [t for (t,) in db.execute(
-        "SELECT c.text FROM narratives n JOIN narrative_claims nc ON nc.narrative_id = n.id "
-        "JOIN claims c ON c.id = nc.claim_id WHERE n.theme_id = ? AND n.status = 'active'", [theme_id])]
+        """SELECT c.text FROM (
+               SELECT nc.claim_id, row_number() OVER (PARTITION BY nc.narrative_id ORDER BY nc.claim_id) AS k
+               FROM narratives n JOIN narrative_claims nc ON nc.narrative_id = n.id
+               WHERE n.theme_id = ? AND n.status = 'active') m
+           JOIN claims c ON c.id = m.claim_id WHERE m.k <= ?""", [theme_id, per_narrative])]
     return tuple(stats), texts
 
 
