@@ -26,6 +26,7 @@ URDU_NOISE = "لاہور میں اتوار کی دوپہر موسم خوشگوا
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
+    monkeypatch.setattr(pipeline_narratives, "CROSSLINGUAL_MIN_MEMBERS", 3)  # the toy narratives have 4 claims
     monkeypatch.setattr(pipeline_narratives, "crosslingual_embedder",
                         lambda db, e: CachedEmbedder(db, _Translating(LEXICON)))
     s = World(tmp_path, _EnglishOnly())
@@ -118,6 +119,7 @@ def test_a_narrative_left_with_no_members_by_a_placement_is_dissolved(store: Wor
 
 def test_the_anchor_starts_with_the_central_claim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embed, "languages_of", lambda model: frozenset({"en"}) if model == "hashing-en" else None)
+    monkeypatch.setattr(pipeline_narratives, "CROSSLINGUAL_MIN_MEMBERS", 3)  # the toy narratives have 4 claims
     companion = _Translating(LEXICON)
     monkeypatch.setattr(pipeline_narratives, "crosslingual_embedder", lambda db, e: CachedEmbedder(db, companion))
     s = World(tmp_path, _EnglishOnly())
