@@ -245,10 +245,12 @@ def run_themes(store: Store, embedder: Embedder, *, touched: set[int] | None = N
         if regroup:
             previous = np.unique(old, return_inverse=True)[1] - (1 if (old < 0).any() else 0)
             previous[old < 0] = -1
+            covered = sorted(getattr(embedder, "languages", None) or [])
+            texts = store_themes.narrative_texts(db, ids, THEME_TEXTS, covered)
             new = group_narratives(
-                centroids, texts=store_themes.narrative_texts(db, ids, THEME_TEXTS), floor=floor,
-                resolution=float(settings.get("theme_resolution")), max_share=float(settings.get("theme_max_share")),
-                n_total=total, previous=previous) if ids else np.zeros(0, np.int64)
+                centroids, texts=texts, floor=floor, resolution=float(settings.get("theme_resolution")),
+                max_share=float(settings.get("theme_max_share")), n_total=total,
+                previous=previous) if ids else np.zeros(0, np.int64)
             live, created, dissolved, changed = store_themes.apply_grouping(db, ids, new.tolist(),
                                                                             match_labels(old, new), old.tolist())
             store_base.set_meta_json(db, "themes.grouped", {"n": total, "at": store_base.now()})

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from tracker.store.base import blobs_to_matrix, now
 from tracker.store.narratives import _in
+from tracker.store.vectors import marks
 
 
 def grouping_inputs(db: sqlite_utils.Database, model: str) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
@@ -36,15 +37,21 @@ def pinned(db: sqlite_utils.Database) -> set[int]:
         "WHERE n.status = 'active' AND n.theme_locked = 1 AND t.status = 'active'")}
 
 
-def narrative_texts(db: sqlite_utils.Database, narrative_ids: Sequence[int], per_narrative: int) -> list[list[str]]:
-    """Per narrative (in the order given): the texts of its ``per_narrative`` most central members."""
+def narrative_texts(db: sqlite_utils.Database, narrative_ids: Sequence[int], per_narrative: int,
+                    languages: Sequence[str] | None = None) -> list[list[str]]:
+    """Per narrative (in the order given): the texts of its ``per_narrative`` most central members in ``languages``
+    (None or empty: any). Claims placed from other languages are left out: their similarity comes from another
+    model, on another scale, and their words are not the narrative's words."""
     texts: dict[int, list[str]] = {n: [] for n in narrative_ids}
+    languages = list(languages or [])
+    clause = f"(a.language IS NULL OR a.language IN ({marks(languages)})) AND" if languages else ""
     for n, text in _in(db, f"""
             SELECT narrative_id, text FROM (
                 SELECT nc.narrative_id, c.text, row_number() OVER (
                     PARTITION BY nc.narrative_id ORDER BY nc.similarity DESC, c.id) AS rank
-                FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id WHERE nc.narrative_id IN ({{marks}}))
-            WHERE rank <= {int(per_narrative)}""", narrative_ids):
+                FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+                WHERE {clause} nc.narrative_id IN ({{marks}}))
+            WHERE rank <= {int(per_narrative)}""", narrative_ids, languages):
         texts[n].append(text)
     return [texts[n] for n in narrative_ids]
 
