@@ -202,8 +202,10 @@ def _events_layers(events: pd.DataFrame | None, height: int) -> list[dict[str, A
     return [
         {"data": {"values": values}, "mark": {"type": "rule", "strokeDash": [4, 3], "color": "gray"},
          "encoding": {"x": x, "tooltip": [{"field": "date", "type": "temporal"}, {"field": "label"}]}},
+        # a label longer than the chart is tall ends in an ellipsis (the rule's tooltip has it whole): narrative
+        # labels are claims now, and a whole claim written upward ran out of the chart across the axis
         {"data": {"values": values}, "mark": {"type": "text", "angle": 270, "align": "left", "dx": 4, "dy": -4,
-                                              "fontSize": 10, "color": "gray"},
+                                              "fontSize": 10, "color": "gray", "limit": int(height * 0.9)},
          "encoding": {"x": x, "y": {"value": height - 5}, "text": {"field": "label"}}},
     ]
 
