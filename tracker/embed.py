@@ -147,7 +147,7 @@ SHIPPED_VECTORS = Path(__file__).parent / "data" / "vectors"
 @lru_cache(maxsize=4)
 def _shipped_vectors(model: str) -> dict[str, np.ndarray]:
     """content hash -> vector, for the texts of tracker's own training sets under ``model`` (empty if none ship)."""
-    short = next((key for key, factory in _FACTORIES.items() if factory.name == model), None)
+    short = _factory_key(model)
     path = SHIPPED_VECTORS / f"{short}.npz"
     if short is None or not path.exists():
         return {}
@@ -209,11 +209,15 @@ def get_embedder(name: str = "minilm") -> Embedder:
 def factory_name(embedder: object) -> str | None:
     """The :func:`get_embedder` name that rebuilds ``embedder`` (matched on its model ``name``, so wrappers such as
     :class:`tracker.pipeline.CachedEmbedder` count too), or ``None`` for an embedder tracker does not ship."""
-    model = getattr(embedder, "name", None)
+    return _factory_key(getattr(embedder, "name", None))
+
+
+def _factory_key(model: str | None) -> str | None:
+    """The :func:`get_embedder` name of the shipped embedder whose model is called ``model`` (None if none)."""
     return next((key for key, factory in _FACTORIES.items() if factory.name == model), None)
 
 
 def languages_of(model: str | None) -> frozenset[str] | None:
     """The languages a stored model name represents (None: all, or a model tracker does not ship)."""
-    factory = next((f for f in _FACTORIES.values() if f.name == model), None)
-    return getattr(factory, "languages", None)
+    key = _factory_key(model)
+    return _FACTORIES[key].languages if key else None

@@ -456,11 +456,11 @@ def shipped_model(embedder_name: str) -> SpanStanceModel | None:
     return SpanStanceModel.from_state(*found) if found else None
 
 
-Features = dict[str, tuple[np.ndarray, np.ndarray]]  # text content hash -> (shared probabilities, sentence vector)
+FeatureCache = dict[str, tuple[np.ndarray, np.ndarray]]  # content hash -> (shared probabilities, sentence vector)
 
 
 @cache
-def _shipped_examples(name: str) -> tuple[str, Features]:
+def _shipped_examples(name: str) -> tuple[str, FeatureCache]:
     file = resources.files("tracker").joinpath(f"data/stance/examples_{name}.npz")
     if not file.is_file():
         return "", {}
@@ -470,7 +470,7 @@ def _shipped_examples(name: str) -> tuple[str, Features]:
     return heads, {str(h): (shared[i], sentences[i]) for i, h in enumerate(hashes)}
 
 
-def shipped_examples(embedder_name: str, fingerprint: str) -> Features:
+def shipped_examples(embedder_name: str, fingerprint: str) -> FeatureCache:
     """Features of the shipped CPEC examples under the shipped heads of ``embedder_name`` (computed by
     ``python -m tracker.stance_train``), so a new store adapts CPEC without encoding them; empty when the heads
     differ (or none ship)."""

@@ -31,7 +31,7 @@ from tracker.stance import (
     narrative_stance,
     shipped_targets,
 )
-from tracker.stance_span import Encoded, SpanStanceModel, shipped_examples, shipped_model
+from tracker.stance_span import Encoded, FeatureCache, SpanStanceModel, shipped_examples, shipped_model
 from tracker.store import Store
 from tracker.store import base as store_base
 from tracker.store import stance as store_stance
@@ -195,7 +195,7 @@ Features = tuple[np.ndarray, np.ndarray]  # (shared probabilities (n, 3), senten
 
 
 def _example_features(model: SpanStanceModel, embedder: Embedder, target: dict[str, Any], texts: list[str],
-                      cache: dict[str, tuple[np.ndarray, np.ndarray]]) -> Features:
+                      cache: FeatureCache) -> Features:
     """Shared probabilities and sentence vectors of labelled example texts; texts in ``cache`` (content hash ->
     features from the previous model, same heads) need no transformer pass, the rest are encoded and added."""
     hashes = [store_base.content_hash(t) for t in texts]
@@ -214,7 +214,7 @@ def _example_features(model: SpanStanceModel, embedder: Embedder, target: dict[s
 
 
 def _cached_features(store: Store, target_name: str, key: str, fingerprint: str,
-                     embedder_name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                     embedder_name: str) -> FeatureCache:
     """Example features already computed under the same shared heads: those shipped for the CPEC set, and those
     stored with the target's latest model for ``key`` (main, companion)."""
     cached = shipped_examples(embedder_name, fingerprint)
