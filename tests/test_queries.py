@@ -128,3 +128,21 @@ def test_themes_queries(db):
     assert len(queries.theme_volume(db, freq="Y", limit=1)["theme"].unique()) == 1
     with pytest.raises(QueryError):
         queries.theme_volume(db, freq="D")
+
+
+@pytest.mark.parametrize("freq", ["W", "M", "Q", "Y"])
+def test_theme_volume_stored_counts_match_a_live_count(freq):
+    db = make_sample_store().db
+    stored = queries.theme_volume(db, freq=freq)
+    assert db.execute("SELECT count(*) FROM themes WHERE volume IS NULL").fetchone()[0] == 0
+    # the same counts straight from the claims, in SQL: distinct originals per theme and period of the original
+    period = queries.FREQS[freq].replace("a.published", "coalesce(o.published, a.published)")
+    expected = db.execute(f"""
+        SELECT {period}, '#' || t.id || ' ' || t.label, count(DISTINCT coalesce(o.id, a.id))
+        FROM themes t JOIN narratives n ON n.theme_id = t.id AND n.status = 'active'
+        JOIN narrative_claims nc ON nc.narrative_id = n.id JOIN claims c ON c.id = nc.claim_id
+        JOIN articles a ON a.id = c.article_id LEFT JOIN articles o ON o.id = a.duplicate_of
+        WHERE coalesce(o.published, a.published) IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+    assert [tuple(r) for r in stored.itertuples(index=False)] == expected
+    db.execute("UPDATE themes SET volume = NULL")  # a store whose themes were described before counts were stored
+    assert queries.theme_volume(db, freq=freq).equals(stored)

@@ -49,6 +49,7 @@ CLOSINGS = ["", "", "", " officials said", " analysts say", " according to repor
             " it was reported", " observers note"]
 OUTLETS = [f"Outlet {i:02d}" for i in range(60)]
 NOISE = 0.35  # noise scale: cosine of a wording to its sentence is about 1 / sqrt(1 + 0.35^2 * 384 / 384) ~ 0.94
+TARGET = "Donald Trump"  # named in about 1 in 80 pool sentences
 
 
 def pool_sentences(dev: Path, limit: int) -> list[str]:
@@ -204,6 +205,7 @@ def increment(args: argparse.Namespace) -> None:
 
 def dashboard(args: argparse.Namespace) -> None:
     """Run in a fresh process: every dashboard page once cold (caches empty) and once warm; prints JSON."""
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     os.environ["TRACKER_DB"] = str(args.work / "scale.db")
@@ -212,9 +214,10 @@ def dashboard(args: argparse.Namespace) -> None:
     times = {}
     for page in ["overview", "queue", "narratives", "narrative", "stance", "sources", "search", "export"]:
         at = AppTest.from_file(app, default_timeout=600)
-        at.run()
         if page != "overview":
             at.switch_page(f"app_pages/{page}.py")
+        at.run()  # not counted: AppTest's first run scans every installed package for components (about 0.8 s)
+        st.cache_data.clear()  # cold: nothing a page computed before is reused
         started = time.perf_counter()
         at.run()
         cold = time.perf_counter() - started
@@ -243,6 +246,7 @@ def main() -> None:
         return dashboard(args)
 
     from tracker.pipeline import update
+    from tracker.pipeline.stance import add_target
     from tracker.store import Store
 
     print(f"bench_scale: {args.claims:,} claims in batches of {args.batch:,}; work folder {args.work}; "
@@ -265,6 +269,9 @@ def main() -> None:
     for stale in args.work.glob("scale.db*"):
         stale.unlink()
     store = Store(db)
+    # a stance target the pool's sentences name (about 1 in 80), so the stance stage and pages do real work
+    add_target(store, TARGET, aliases=["Trump"], description="Donald Trump, the US politician and president")
+    print(f"stance target: {TARGET}")
     built, articles, total = 0, 0, 0.0
     while built < args.claims:
         n = min(args.batch, args.claims - built)

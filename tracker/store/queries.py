@@ -17,6 +17,7 @@ import pandas as pd
 import sqlite_utils
 
 from tracker import TrackerError
+from tracker.store import themes as store_themes
 from tracker.store.base import BadBlob, blob_to_vector, counts
 
 FREQS = {"W": "date(a.published, '-6 days', 'weekday 1')", "M": "substr(a.published, 1, 7) || '-01'",
@@ -110,7 +111,9 @@ def _activity(db: sqlite_utils.Database, weeks: int) -> tuple[pd.DataFrame, str 
     """Per narrative: claims dated in the last ``weeks`` weeks of data (``recent``).
 
     Only the articles of the window are read (through the ``published`` index), so this stays cheap on a large
-    store; claims before the window are ``size - recent``.
+    store; claims before the window are ``size - recent``. The CROSS JOINs fix that order: left to itself, SQLite
+    walks every membership row in narrative order to save the GROUP BY's sort (2.6 s instead of 0.02 s on a
+    450,000-claim store).
     """
     last = db.execute("SELECT max(published) FROM articles").fetchone()[0]
     if last is None:
@@ -118,7 +121,8 @@ def _activity(db: sqlite_utils.Database, weeks: int) -> tuple[pd.DataFrame, str 
     cutoff = (dt.date.fromisoformat(last[:10]) - dt.timedelta(weeks=weeks)).isoformat()
     frame = _df(db, """
         SELECT nc.narrative_id, count(*) AS recent
-        FROM articles a JOIN claims c ON c.article_id = a.id JOIN narrative_claims nc ON nc.claim_id = c.id
+        FROM articles a CROSS JOIN claims c ON c.article_id = a.id
+        CROSS JOIN narrative_claims nc ON nc.claim_id = c.id
         WHERE a.published > ? GROUP BY nc.narrative_id""", [cutoff])
     return frame, cutoff
 
@@ -243,18 +247,41 @@ def theme_volume(db: sqlite_utils.Database, freq: str = "Y", limit: int = 8) -> 
     """Articles carrying each of the ``limit`` largest themes per period (``period``, ``theme``, ``articles``).
 
     An article counts once per theme however many of its claims belong to it, and a near-duplicate counts as
-    its original, so a syndicated story is one article.
+    its original (on the original's date), so a syndicated story is one article. The counts per day are stored
+    with each theme when it is described (:func:`tracker.store.themes.day_volume`); a theme described before they
+    were is counted live.
     """
-    period = _freq(freq)
-    return _df(db, f"""
-        WITH top AS (SELECT id, coalesce(label, 'theme ' || id) AS label FROM themes WHERE status = 'active'
-                     ORDER BY size DESC, id LIMIT ?)
-        SELECT {period} AS period, '#' || top.id || ' ' || top.label AS theme,
-               count(DISTINCT coalesce(a.duplicate_of, a.id)) AS articles
-        FROM top JOIN narratives n ON n.theme_id = top.id AND n.status = 'active'
-        JOIN narrative_claims nc ON nc.narrative_id = n.id JOIN claims c ON c.id = nc.claim_id
-        JOIN articles a ON a.id = c.article_id
-        WHERE a.published IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", [limit])
+    _freq(freq)
+    top = db.execute("""SELECT id, coalesce(label, 'theme ' || id), volume FROM themes WHERE status = 'active'
+                        ORDER BY size DESC, id LIMIT ?""", [limit]).fetchall()
+    live = store_themes.day_volume(db, [t for t, _, volume in top if volume is None])
+    frames = []
+    for theme_id, label, volume in top:
+        days = live[theme_id] if volume is None else json.loads(volume)
+        frames.append(pd.DataFrame({"day": days["day"], "articles": days["articles"], "theme": f"#{theme_id} {label}"}))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day", "articles", "theme"])
+    frame = frame[frame["articles"] > 0]
+    if frame.empty:
+        return pd.DataFrame({"period": pd.Series(dtype=str), "theme": pd.Series(dtype=str),
+                             "articles": pd.Series(dtype=int)})
+    frame["period"] = _period_start(pd.to_datetime(frame["day"], errors="coerce"), freq)
+    frame = frame.dropna(subset=["period"])
+    table = frame.groupby(["period", "theme"], as_index=False)["articles"].sum()
+    return table.sort_values(["period", "theme"]).reset_index(drop=True)[["period", "theme", "articles"]]
+
+
+def _period_start(days: pd.Series, freq: str) -> pd.Series:
+    """The first day of each date's period as ``YYYY-MM-DD``, as :data:`FREQS` computes it in SQL (weeks start
+    on Monday)."""
+    if freq == "W":
+        start = days - pd.to_timedelta(days.dt.dayofweek, unit="D")
+    elif freq == "M":
+        start = days.dt.to_period("M").dt.start_time
+    elif freq == "Q":
+        start = days.dt.to_period("Q").dt.start_time
+    else:
+        start = days.dt.to_period("Y").dt.start_time
+    return start.dt.strftime("%Y-%m-%d")
 
 
 def theme_choices(db: sqlite_utils.Database) -> list[tuple[int, str]]:

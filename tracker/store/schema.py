@@ -27,6 +27,7 @@ Tables (see the CREATE statements below for every column):
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import sqlite_utils
@@ -482,3 +483,21 @@ def m012_shared_stance_probabilities(db: sqlite_utils.Database) -> None:
         ALTER TABLE stances ADD COLUMN shared_none REAL;
         """,
     )
+
+
+@migrations()
+def m013_theme_volume(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- A theme's articles per day, counted when the theme is described: the overview's theme chart reads these
+        -- instead of joining every claim of the largest themes (seconds on a million-claim store). JSON
+        -- {"day": [...], "articles": [...]}, filled here for the active themes and whenever a theme is described.
+        ALTER TABLE themes ADD COLUMN volume TEXT;
+        """,
+    )
+    from tracker.store.themes import day_volume  # here, not at the top: the store modules import this one
+
+    active = [t for (t,) in db.execute("SELECT id FROM themes WHERE status = 'active'")]
+    for theme_id, volume in day_volume(db, active).items():
+        db.execute("UPDATE themes SET volume = ? WHERE id = ?", [json.dumps(volume, separators=(",", ":")), theme_id])

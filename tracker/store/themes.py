@@ -121,13 +121,39 @@ def description_inputs(db: sqlite_utils.Database, theme_id: int, *,
     return tuple(stats), texts
 
 
+def day_volume(db: sqlite_utils.Database, theme_ids: Sequence[int]) -> dict[int, dict[str, list[Any]]]:
+    """Articles carrying each theme per day: ``{theme_id: {"day": [...], "articles": [...]}}``.
+
+    An article counts once per theme however many of its claims belong to it, and a near-duplicate counts as its
+    original, on the original's date (a syndicated story is one article). Days are additive, so any period's count
+    is the sum of its days. Undated articles are left out. The CROSS JOINs keep SQLite walking from the theme to its
+    claims instead of scanning every membership row.
+    """
+    if not theme_ids:
+        return {}
+    rows = db.execute(f"""
+        SELECT theme_id, day, count(*) FROM (
+            SELECT DISTINCT n.theme_id, coalesce(orig.id, a.id) AS unit, coalesce(orig.published, a.published) AS day
+            FROM narratives n CROSS JOIN narrative_claims nc ON nc.narrative_id = n.id
+            CROSS JOIN claims c ON c.id = nc.claim_id CROSS JOIN articles a ON a.id = c.article_id
+            LEFT JOIN articles orig ON orig.id = a.duplicate_of
+            WHERE n.theme_id IN ({marks(theme_ids)}) AND n.status = 'active')
+        WHERE day IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", list(theme_ids)).fetchall()
+    volume: dict[int, dict[str, list[Any]]] = {int(t): {"day": [], "articles": []} for t in theme_ids}
+    for theme_id, day, k in rows:
+        volume[theme_id]["day"].append(day[:10])
+        volume[theme_id]["articles"].append(k)
+    return volume
+
+
 def save_description(db: sqlite_utils.Database, theme_id: int, stats: Sequence[Any], keywords: list[str],
                      label: str | None) -> None:
-    """Store a theme's counts, keywords and (unless a reviewer named it) label."""
+    """Store a theme's counts, keywords, articles per day and (unless a reviewer named it) label."""
+    volume = json.dumps(day_volume(db, [theme_id])[theme_id], separators=(",", ":"))
     db.execute(
         "UPDATE themes SET keywords = ?, n_narratives = ?, size = ?, n_sources = ?, first_seen = ?, last_seen = ?, "
-        "label = CASE WHEN label_locked THEN label ELSE ? END WHERE id = ?",
-        [json.dumps(keywords, ensure_ascii=False), *stats, label, theme_id])
+        "volume = ?, label = CASE WHEN label_locked THEN label ELSE ? END WHERE id = ?",
+        [json.dumps(keywords, ensure_ascii=False), *stats, volume, label, theme_id])
 
 
 def get(db: sqlite_utils.Database, theme_id: int) -> dict[str, Any] | None:
