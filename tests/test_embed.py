@@ -53,6 +53,12 @@ def test_minilm_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     embedder = MiniLMEmbedder()
     assert embedder.dim == 384 and embedder.name == "all-MiniLM-L6-v2"
     _check(embedder)
+    # texts go to the model longest first; the vectors come back in the caller's order
+    texts = ["Short.", "A much longer sentence about the corridor's power plants and the loans that paid for them.",
+             "Gwadar port opened in 2016.", ""]
+    together = embedder.encode(texts)
+    alone = np.vstack([embedder.encode([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
 
 
 @pytest.mark.slow
