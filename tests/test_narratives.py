@@ -160,6 +160,18 @@ def test_narratives_are_created_with_descriptions(store: World) -> None:
     assert store.db.execute("SELECT count(*) FROM narrative_claims WHERE similarity IS NULL").fetchone()[0] == 0
 
 
+def test_word_frequencies_read_whole_or_word_by_word_agree(store: World) -> None:
+    from tracker.store.narratives import TermFrequency, document_frequency
+
+    words = ["debt", "convoy", "china-pakistan", "nosuchword", "jobs", 3]
+    by_word, whole = TermFrequency(store.db), TermFrequency(store.db, whole=True)
+    assert [w in by_word for w in words] == [w in whole for w in words]
+    assert {w: by_word[w] for w in words if w in by_word} == {w: whole[w] for w in words if w in whole}
+    assert whole["debt"] > 0 and "nosuchword" not in whole
+    total = store.db.execute("SELECT count(*) FROM claims").fetchone()[0]
+    assert not document_frequency(store.db, 0)[1]._whole and document_frequency(store.db, total)[1]._whole
+
+
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001
     s = World(tmp_path, embedder)
     order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings
