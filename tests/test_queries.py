@@ -130,19 +130,47 @@ def test_themes_queries(db):
         queries.theme_volume(db, freq="D")
 
 
+def _counted_from_claims(db, freq):
+    """Theme volume straight from the claims, in SQL: distinct originals per theme and period of the original."""
+    period = queries.FREQS[freq].replace("a.published", "coalesce(o.published, a.published)")
+    return db.execute(f"""
+        SELECT {period}, '#' || t.id || ' ' || t.label, count(DISTINCT coalesce(o.id, a.id))
+        FROM themes t JOIN narratives n ON n.theme_id = t.id AND n.status = 'active'
+        JOIN narrative_claims nc ON nc.narrative_id = n.id JOIN claims c ON c.id = nc.claim_id
+        JOIN articles a ON a.id = c.article_id LEFT JOIN articles o ON o.id = a.duplicate_of
+        WHERE coalesce(o.published, a.published) IS NOT NULL AND t.status = 'active'
+        GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+
+
 @pytest.mark.parametrize("freq", ["W", "M", "Q", "Y"])
 def test_theme_volume_stored_counts_match_a_live_count(freq):
     db = make_sample_store().db
     stored = queries.theme_volume(db, freq=freq)
     assert db.execute("SELECT count(*) FROM themes WHERE volume IS NULL").fetchone()[0] == 0
-    # the same counts straight from the claims, in SQL: distinct originals per theme and period of the original
-    period = queries.FREQS[freq].replace("a.published", "coalesce(o.published, a.published)")
-    expected = db.execute(f"""
-        SELECT {period}, '#' || t.id || ' ' || t.label, count(DISTINCT coalesce(o.id, a.id))
-        FROM themes t JOIN narratives n ON n.theme_id = t.id AND n.status = 'active'
-        JOIN narrative_claims nc ON nc.narrative_id = n.id JOIN claims c ON c.id = nc.claim_id
-        JOIN articles a ON a.id = c.article_id LEFT JOIN articles o ON o.id = a.duplicate_of
-        WHERE coalesce(o.published, a.published) IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
-    assert [tuple(r) for r in stored.itertuples(index=False)] == expected
+    assert [tuple(r) for r in stored.itertuples(index=False)] == _counted_from_claims(db, freq)
     db.execute("UPDATE themes SET volume = NULL")  # a store whose themes were described before counts were stored
     assert queries.theme_volume(db, freq=freq).equals(stored)
+
+
+def test_theme_volume_follows_a_reviewers_moves_at_once_and_settles():
+    from tracker import review
+    from tracker.store import themes as store_themes
+
+    store = make_sample_store()
+    db = store.db
+    theme_of = dict(db.execute("SELECT id, theme_id FROM narratives WHERE status = 'active'").fetchall())
+    first = next(n for n, t in theme_of.items() if t == 1)
+    other = next(n for n, t in theme_of.items() if t == 2)
+    claim = db.execute("SELECT claim_id FROM narrative_claims WHERE narrative_id = ? ORDER BY claim_id LIMIT 1",
+                       [first]).fetchone()[0]
+    review.move(store, claim, other, reviewer="ana")
+    review.merge(store, [next(n for n, t in theme_of.items() if t == 2 and n != other)], first, reviewer="ana")
+    assert store_themes.stale_days(db)
+    for freq in "WY":
+        assert [tuple(r) for r in queries.theme_volume(db, freq=freq).itertuples(index=False)] == \
+            _counted_from_claims(db, freq)
+    with store.write() as w:
+        assert store_themes.settle_volume(w) > 0
+    assert not store_themes.stale_days(db)
+    assert [tuple(r) for r in queries.theme_volume(db, freq="M").itertuples(index=False)] == \
+        _counted_from_claims(db, "M")

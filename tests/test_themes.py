@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from tests.test_narratives import World, batch
 from tracker import review
 from tracker.embed import get_embedder
 from tracker.pipeline import run_themes as run_themes_stage
+from tracker.store import themes as store_themes
 from tracker.store.base import vector_to_blob
 from tracker.store.themes import members as theme_members
 from tracker.themes import attach, group_narratives
@@ -112,6 +114,11 @@ def test_run_themes_groups_narratives_with_stable_ids_keywords_and_counts(store:
     # unchanged narratives: same themes, nothing new
     assert run_themes(store, threshold=0.8)["new"] == 0
     assert themes_of(store) == theme
+    # the articles per day it stores are those of its claims, and no day is left to recount
+    for theme_id in set(theme.values()):
+        stored = json.loads(store.db.execute("SELECT volume FROM themes WHERE id = ?", [theme_id]).fetchone()[0])
+        assert stored == store_themes.day_volume(store.db, [theme_id])[theme_id] and sum(stored["articles"]) >= 4
+    assert not store_themes.stale_days(store.db)
 
 
 def test_theme_ids_follow_their_storyline_and_empty_themes_dissolve(store: World) -> None:

@@ -267,6 +267,7 @@ def run_themes(store: Store, embedder: Embedder, *, touched: set[int] | None = N
             changed = {t for _, t in placed}
             counts = {"themes": len(store_themes.members(db)), "attached": len(placed)}
         describe_themes(db, sorted(changed))
+        store_themes.settle_volume(db)
     if not regroup and store_themes.largest_share(store.db) > float(settings.get("theme_max_share")) + 0.01:
         return run_themes(store, embedder, full=True)  # attaching grew a theme past the cap: regroup now
     return counts

@@ -133,6 +133,17 @@ def all_clusters(db: sqlite_utils.Database) -> tuple[dict[int, int], dict[tuple[
 
 # --- applying a plan --------------------------------------------------------------------------------------------
 
+def mark_volume_days(db: sqlite_utils.Database, claim_ids: Sequence[int]) -> None:
+    """Note the days of these claims' articles (a near-duplicate's: its original's) as days whose stored theme
+    counts may be out of date (see :func:`tracker.store.themes.settle_volume`)."""
+    if claim_ids:
+        db.execute(f"""
+            INSERT OR IGNORE INTO theme_volume_days(day)
+            SELECT DISTINCT coalesce(o.published, a.published) FROM claims c JOIN articles a ON a.id = c.article_id
+            LEFT JOIN articles o ON o.id = a.duplicate_of
+            WHERE c.id IN ({marks(claim_ids)}) AND coalesce(o.published, a.published) IS NOT NULL""", list(claim_ids))
+
+
 def apply_plan(db: sqlite_utils.Database, plan: Plan, *, actor: str) -> dict[int, int]:
     """Write ``plan`` (inside the caller's transaction); returns the ids given to the plan's new narratives.
 
@@ -152,6 +163,7 @@ def apply_plan(db: sqlite_utils.Database, plan: Plan, *, actor: str) -> dict[int
     moved = list(plan.assign)
     for chunk in chunks(moved):  # a claim that changes narrative has no model stance toward its old one
         db.execute(f"DELETE FROM narrative_stances WHERE source = 'model' AND claim_id IN ({marks(chunk)})", chunk)
+        mark_volume_days(db, chunk)
     gone = [c for c, t in plan.assign.items() if t is None]
     for chunk in chunks(gone):
         db.execute(f"DELETE FROM narrative_claims WHERE claim_id IN ({marks(chunk)})", chunk)

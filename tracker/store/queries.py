@@ -248,16 +248,21 @@ def theme_volume(db: sqlite_utils.Database, freq: str = "Y", limit: int = 8) -> 
 
     An article counts once per theme however many of its claims belong to it, and a near-duplicate counts as
     its original (on the original's date), so a syndicated story is one article. The counts per day are stored
-    with each theme when it is described (:func:`tracker.store.themes.day_volume`); a theme described before they
-    were is counted live.
+    with each theme when it is described and recounted by each update on the days whose claims changed narrative
+    (:func:`tracker.store.themes.settle_volume`); days changed since (a reviewer's merge or move) are counted live,
+    as is a theme described before counts were stored.
     """
     _freq(freq)
     top = db.execute("""SELECT id, coalesce(label, 'theme ' || id), volume FROM themes WHERE status = 'active'
                         ORDER BY size DESC, id LIMIT ?""", [limit]).fetchall()
     live = store_themes.day_volume(db, [t for t, _, volume in top if volume is None])
+    stale = store_themes.stale_days(db)  # claims dated then changed narrative since the last update: count live
+    fresh = store_themes.day_volume(db, [t for t, _, volume in top if volume is not None], stale) if stale else {}
     frames = []
     for theme_id, label, volume in top:
         days = live[theme_id] if volume is None else json.loads(volume)
+        if theme_id in fresh:
+            days = store_themes.with_days(days, stale, fresh[theme_id])
         frames.append(pd.DataFrame({"day": days["day"], "articles": days["articles"], "theme": f"#{theme_id} {label}"}))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day", "articles", "theme"])
     frame = frame[frame["articles"] > 0]

@@ -494,6 +494,9 @@ def m013_theme_volume(db: sqlite_utils.Database) -> None:
         -- instead of joining every claim of the largest themes (seconds on a million-claim store). JSON
         -- {"day": [...], "articles": [...]}, filled here for the active themes and whenever a theme is described.
         ALTER TABLE themes ADD COLUMN volume TEXT;
+        -- Days whose stored counts may be out of date: a claim dated then changed narrative. The chart counts them
+        -- live until the next update's themes stage recounts them and clears the list.
+        CREATE TABLE theme_volume_days (day TEXT PRIMARY KEY);
         """,
     )
     from tracker.store.themes import day_volume  # here, not at the top: the store modules import this one

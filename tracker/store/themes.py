@@ -12,7 +12,7 @@ import sqlite_utils
 
 from tracker.store.base import blobs_to_matrix, now
 from tracker.store.narratives import _in
-from tracker.store.vectors import marks
+from tracker.store.vectors import chunks, marks
 
 
 def grouping_inputs(db: sqlite_utils.Database, model: str) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
@@ -121,29 +121,80 @@ def description_inputs(db: sqlite_utils.Database, theme_id: int, *,
     return tuple(stats), texts
 
 
-def day_volume(db: sqlite_utils.Database, theme_ids: Sequence[int]) -> dict[int, dict[str, list[Any]]]:
-    """Articles carrying each theme per day: ``{theme_id: {"day": [...], "articles": [...]}}``.
+def day_volume(db: sqlite_utils.Database, theme_ids: Sequence[int],
+               days: Sequence[str] | None = None) -> dict[int, dict[str, list[Any]]]:
+    """Articles carrying each theme per day: ``{theme_id: {"day": [...], "articles": [...]}}``, on every day or
+    only on ``days``.
 
     An article counts once per theme however many of its claims belong to it, and a near-duplicate counts as its
     original, on the original's date (a syndicated story is one article). Days are additive, so any period's count
-    is the sum of its days. Undated articles are left out. The CROSS JOINs keep SQLite walking from the theme to its
-    claims instead of scanning every membership row.
+    is the sum of its days. Undated articles are left out. The CROSS JOINs fix the order SQLite walks in: from the
+    themes to their claims, or from the days' articles to theirs, never through every membership row.
     """
-    if not theme_ids:
-        return {}
-    rows = db.execute(f"""
-        SELECT theme_id, day, count(*) FROM (
-            SELECT DISTINCT n.theme_id, coalesce(orig.id, a.id) AS unit, coalesce(orig.published, a.published) AS day
-            FROM narratives n CROSS JOIN narrative_claims nc ON nc.narrative_id = n.id
-            CROSS JOIN claims c ON c.id = nc.claim_id CROSS JOIN articles a ON a.id = c.article_id
-            LEFT JOIN articles orig ON orig.id = a.duplicate_of
-            WHERE n.theme_id IN ({marks(theme_ids)}) AND n.status = 'active')
-        WHERE day IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", list(theme_ids)).fetchall()
     volume: dict[int, dict[str, list[Any]]] = {int(t): {"day": [], "articles": []} for t in theme_ids}
+    if not theme_ids:
+        return volume
+    if days is None:
+        rows = db.execute(f"""
+            SELECT theme_id, day, count(*) FROM (
+                SELECT DISTINCT n.theme_id, coalesce(orig.id, a.id) AS unit,
+                       coalesce(orig.published, a.published) AS day
+                FROM narratives n CROSS JOIN narrative_claims nc ON nc.narrative_id = n.id
+                CROSS JOIN claims c ON c.id = nc.claim_id CROSS JOIN articles a ON a.id = c.article_id
+                LEFT JOIN articles orig ON orig.id = a.duplicate_of
+                WHERE n.theme_id IN ({marks(theme_ids)}) AND n.status = 'active')
+            WHERE day IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", list(theme_ids)).fetchall()
+    else:
+        rows = []
+        for chunk in chunks(sorted(set(days))):
+            rows += db.execute(f"""
+                WITH units AS (
+                    SELECT id AS article_id, id AS unit, published AS day FROM articles
+                    WHERE published IN ({marks(chunk)}) AND duplicate_of IS NULL
+                    UNION ALL
+                    SELECT a.id, o.id, o.published FROM articles o CROSS JOIN articles a ON a.duplicate_of = o.id
+                    WHERE o.published IN ({marks(chunk)}) AND o.duplicate_of IS NULL)
+                SELECT n.theme_id, u.day, count(DISTINCT u.unit)
+                FROM units u CROSS JOIN claims c ON c.article_id = u.article_id
+                CROSS JOIN narrative_claims nc ON nc.claim_id = c.id CROSS JOIN narratives n ON n.id = nc.narrative_id
+                WHERE n.status = 'active' AND n.theme_id IN ({marks(theme_ids)}) GROUP BY 1, 2""",
+                [*chunk, *chunk, *theme_ids]).fetchall()
+        rows.sort()
     for theme_id, day, k in rows:
         volume[theme_id]["day"].append(day[:10])
         volume[theme_id]["articles"].append(k)
     return volume
+
+
+def stale_days(db: sqlite_utils.Database) -> list[str]:
+    """Days whose stored theme counts may be out of date (claims dated then changed narrative since)."""
+    return [d for (d,) in db.execute("SELECT day FROM theme_volume_days ORDER BY day")]
+
+
+def with_days(stored: dict[str, list[Any]], days: Sequence[str], fresh: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """``stored`` day counts with those of ``days`` replaced by ``fresh`` ones."""
+    counts = {d: k for d, k in zip(stored["day"], stored["articles"], strict=True)}
+    for day in days:
+        counts.pop(day[:10], None)
+    counts.update(zip(fresh["day"], fresh["articles"], strict=True))
+    ordered = sorted(counts.items())
+    return {"day": [d for d, _ in ordered], "articles": [k for _, k in ordered]}
+
+
+def settle_volume(db: sqlite_utils.Database) -> int:
+    """Recount every active theme's articles on the stale days and clear the list (inside the caller's
+    transaction); returns how many days. The cost is the claims of those days, not of the themes."""
+    days = stale_days(db)
+    if not days:
+        return 0
+    themes = {t: v for t, v in db.execute("SELECT id, volume FROM themes WHERE status = 'active'")}
+    fresh = day_volume(db, list(themes), days)
+    for theme_id, volume in themes.items():
+        stored = json.loads(volume) if volume else day_volume(db, [theme_id])[theme_id]
+        db.execute("UPDATE themes SET volume = ? WHERE id = ?",
+                   [json.dumps(with_days(stored, days, fresh[theme_id]), separators=(",", ":")), theme_id])
+    db.execute("DELETE FROM theme_volume_days")
+    return len(days)
 
 
 def save_description(db: sqlite_utils.Database, theme_id: int, stats: Sequence[Any], keywords: list[str],
