@@ -100,10 +100,19 @@ def is_boilerplate(members: Sequence[Member]) -> bool:
     the same line in many articles (a standing footer or byline the claim filter did not know)."""
     if not members:
         return False
-    if sum(is_boilerplate_line(m.text) for m in members) * 2 >= len(members):
-        return True
-    distinct = {" ".join(tokens(m.text)) for m in members}
-    return len(members) >= 3 and len({m.source for m in members}) == 1 and len(distinct) * 3 <= len(members)
+    needed, others = (len(members) + 1) // 2, 0  # boilerplate lines that make it boilerplate; lines that are not
+    for m in members:  # stop as soon as the answer is known: most narratives show it after half their lines
+        if is_boilerplate_line(m.text):
+            needed -= 1
+            if needed <= 0:
+                return True
+        else:
+            others += 1
+            if others > len(members) // 2:
+                break
+    if len(members) < 3 or len({m.source for m in members}) != 1:
+        return False
+    return len({" ".join(tokens(m.text)) for m in members}) * 3 <= len(members)
 
 
 def keyword_label(keywords: Sequence[str]) -> str | None:
