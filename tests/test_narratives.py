@@ -163,13 +163,17 @@ def test_narratives_are_created_with_descriptions(store: World) -> None:
 def test_word_frequencies_read_whole_or_word_by_word_agree(store: World) -> None:
     from tracker.store.narratives import TermFrequency, document_frequency
 
-    words = ["debt", "convoy", "china-pakistan", "nosuchword", "jobs", 3]
-    by_word, whole = TermFrequency(store.db), TermFrequency(store.db, whole=True)
+    words = ["debt", "convoy", "china-pakistan", "nosuchword", "jobs", 3, "debt", "naval"]
+    total, by_word = document_frequency(store.db)
+    by_word._budget = 10**9  # never reads the vocabulary whole
+    whole = TermFrequency(store.db, claims=0)  # reads it whole at the first word it does not know
     assert [w in by_word for w in words] == [w in whole for w in words]
     assert {w: by_word[w] for w in words if w in by_word} == {w: whole[w] for w in words if w in whole}
-    assert whole["debt"] > 0 and "nosuchword" not in whole
-    total = store.db.execute("SELECT count(*) FROM claims").fetchone()[0]
-    assert not document_frequency(store.db, 0)[1]._whole and document_frequency(store.db, total)[1]._whole
+    assert whole["debt"] > 0 and "nosuchword" not in whole and whole._whole and not by_word._whole
+    switching = TermFrequency(store.db, claims=2 * TermFrequency.WORDS_PER_CLAIM_SCAN)  # two lookups, then whole
+    assert [switching.get(w) for w in words if isinstance(w, str)] == [whole.get(w) for w in words
+                                                                       if isinstance(w, str)]
+    assert switching._whole and total > 0
 
 
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001

@@ -146,7 +146,7 @@ def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedd
                 store_narratives.fill_similarity(db, current, model)
         if not narrative_ids:
             return
-    total, document_frequency = store_narratives.document_frequency(store.db, len(narrative_ids))
+    total, document_frequency = store_narratives.document_frequency(store.db)
     with progress("describing narratives", total=len(narrative_ids), unit=" narratives") as bar:
         for start in range(0, len(narrative_ids), DESCRIBE_BATCH):
             batch = narrative_ids[start:start + DESCRIBE_BATCH]
