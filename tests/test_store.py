@@ -234,3 +234,36 @@ def test_claim_search_index_is_built_from_the_claims_of_an_older_store(tmp_store
     assert found('"tariff"') == [] and found('"tarbela"') == []
     assert found('"officials"') == [1]
     store.close()
+
+
+def test_narrative_stats_fold_near_duplicates_and_name_the_earliest_outlet(store):
+    from tracker.store.narratives import refresh_stats
+
+    db = store.db
+    for name in ["Dawn", "Xinhua", "Reuters"]:
+        db.execute("INSERT INTO sources(name) VALUES (?)", [name])
+    articles = [  # (id, outlet, published, duplicate_of)
+        (1, 2, "2024-03-05", None), (2, 1, "2024-03-01", None), (3, 3, "2024-03-01", None),
+        (4, 1, None, None), (5, 3, "2024-02-20", 2)]  # 5: a near-duplicate of 2, dated earlier by its copier
+    for i, outlet, published, duplicate in articles:
+        db.execute("INSERT INTO articles(id, source_id, published, text, content_hash, duplicate_of, ingested_at) "
+                   "VALUES (?, ?, ?, 't', ?, ?, 'now')", [i, outlet, published, f"h{i}", duplicate])
+        db.execute("INSERT INTO claims(id, article_id, idx, start, end, text, text_hash, checkworthy) "
+                   "VALUES (?, ?, 0, 0, 1, 't', 'x', ?)", [i, i, 0.1 * i])
+    db.execute("INSERT INTO narratives(id, created_at, updated_at) VALUES (1, 'now', 'now'), (2, 'now', 'now')")
+    for claim in [1, 2, 3, 4, 5]:
+        db.execute("INSERT INTO narrative_claims(claim_id, narrative_id, assigned_by, assigned_at) "
+                   "VALUES (?, 1, 'model', 'now')", [claim])
+    refresh_stats(db, [1, 2])
+    row = db.execute("SELECT size, n_articles, n_sources, first_seen, last_seen, first_source_id, checkworthy "
+                     "FROM narratives WHERE id = 1").fetchone()
+    # 5 folds into 2: one story, counted as Dawn's; the outlets are Xinhua, Dawn and Reuters (through 3). The
+    # earliest dated article is 5 (its own date and outlet); undated 4 counts but dates nothing.
+    assert row[:6] == (5, 4, 3, "2024-02-20", "2024-03-05", 3) and abs(row[6] - 0.3) < 1e-9
+    db.execute("DELETE FROM narrative_claims WHERE claim_id = 5")
+    refresh_stats(db, [1])
+    # on a date tie the lower article id is first: 2 (Dawn) before 3 (Reuters)
+    assert db.execute("SELECT first_seen, first_source_id FROM narratives WHERE id = 1").fetchone() == \
+        ("2024-03-01", 1)
+    assert db.execute("SELECT size, first_seen, first_source_id FROM narratives WHERE id = 2").fetchone() == \
+        (0, None, None)

@@ -264,19 +264,20 @@ def refresh_stats(db: sqlite_utils.Database, narrative_ids: Iterable[int | None]
     ids = sorted({int(n) for n in narrative_ids if n is not None})
     if not ids:
         return
-    stats = {r[0]: r[1:] for r in _in(db, """
+    # One pass over the members. The first outlet is that of the earliest dated article (lowest id on a tie): the
+    # smallest of "published \x01 id \x01 outlet" keys, whose first field is also first_seen.
+    stats, first = {}, {}
+    for n, size, articles, outlets, earliest, last, checkworthy in _in(db, """
         SELECT nc.narrative_id, count(*), count(DISTINCT coalesce(a.duplicate_of, a.id)),
-               count(DISTINCT coalesce(orig.source_id, a.source_id)), min(a.published), max(a.published),
-               avg(c.checkworthy)
+               count(DISTINCT coalesce(orig.source_id, a.source_id)),
+               min(a.published || char(1) || printf('%012d', a.id) || char(1) || coalesce(a.source_id, '')),
+               max(a.published), avg(c.checkworthy)
         FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
         LEFT JOIN articles orig ON orig.id = a.duplicate_of
-        WHERE nc.narrative_id IN ({marks}) GROUP BY nc.narrative_id""", ids)}
-    first = dict(_in(db, """
-        SELECT narrative_id, source_id FROM (
-            SELECT nc.narrative_id, a.source_id,
-                   row_number() OVER (PARTITION BY nc.narrative_id ORDER BY a.published, a.id) AS rank
-            FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
-            WHERE a.published IS NOT NULL AND nc.narrative_id IN ({marks})) WHERE rank = 1""", ids))
+        WHERE nc.narrative_id IN ({marks}) GROUP BY nc.narrative_id""", ids):
+        published, _, outlet = earliest.split("\x01") if earliest else (None, None, "")
+        stats[n] = (size, articles, outlets, published, last, checkworthy)
+        first[n] = int(outlet) if outlet else None
     stamp = now()
     db.conn.executemany(
         "UPDATE narratives SET size = ?, n_articles = ?, n_sources = ?, first_seen = ?, last_seen = ?, "
