@@ -504,3 +504,17 @@ def m013_theme_volume(db: sqlite_utils.Database) -> None:
     active = [t for (t,) in db.execute("SELECT id FROM themes WHERE status = 'active'")]
     for theme_id, volume in day_volume(db, active).items():
         db.execute("UPDATE themes SET volume = ? WHERE id = ?", [json.dumps(volume, separators=(",", ":")), theme_id])
+
+
+@migrations()
+def m014_outlet_index_covers_dates(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- The outlets page counts articles, copies and dates per outlet. From an index on source_id alone that
+        -- read every article row (text included): 0.37 s on 100,000 articles. This one answers it by itself and
+        -- serves every lookup by outlet the old one did.
+        CREATE INDEX idx_articles_outlet ON articles(source_id, published, duplicate_of);
+        DROP INDEX idx_articles_source;
+        """,
+    )
