@@ -176,6 +176,41 @@ def test_word_frequencies_read_whole_or_word_by_word_agree(store: World) -> None
     assert switching._whole and total > 0
 
 
+STATS = "size, n_articles, n_sources, first_seen, last_seen, first_source_id, outlets, scored, checkworthy"
+
+
+def _stats(db) -> dict:  # noqa: ANN001
+    return {r[0]: r[1:] for r in db.execute(f"SELECT id, {STATS} FROM narratives WHERE status = 'active'")}
+
+
+def _same_as_counted_from_all_members(store: World) -> None:
+    from tracker.store.narratives import refresh_stats
+
+    grown = _stats(store.db)
+    with store.store.write() as db:
+        refresh_stats(db, list(grown))  # no ``joined``: every narrative counted from all its members
+    counted = _stats(store.db)
+    assert grown.keys() == counted.keys()
+    for n in grown:
+        assert grown[n][:-1] == counted[n][:-1], n
+        assert grown[n][-1] == pytest.approx(counted[n][-1]), n
+
+
+def test_stats_grown_from_the_joining_claims_equal_stats_counted_from_all(store: World) -> None:
+    _same_as_counted_from_all_members(store)
+    store.add(batch(range(4, 6)))  # later articles join the topic narratives
+    _same_as_counted_from_all_members(store)
+    # copies of stored articles by new outlets (near-duplicates), one set dated before every member
+    early = [{**r, "date": "2023-12-01", "source": "Early Wire"} for r in batch(range(1))]
+    copies = [{**r, "source": "Copycat"} for r in batch(range(5, 6))]
+    store.add(early + copies)
+    _same_as_counted_from_all_members(store)
+    debt = store.topic_narrative("debt")
+    review.move(store.store, store.claim_id(TOPICS["jobs"][0]), debt, reviewer="ana")
+    _same_as_counted_from_all_members(store)
+    assert store.narrative(debt)["first_seen"] == "2023-12-01"
+
+
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001
     s = World(tmp_path, embedder)
     order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings

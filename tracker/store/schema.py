@@ -518,3 +518,24 @@ def m014_outlet_index_covers_dates(db: sqlite_utils.Database) -> None:
         DROP INDEX idx_articles_source;
         """,
     )
+
+
+@migrations()
+def m015_incremental_narrative_stats(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- What a narrative's counts need to grow without reading its members again: the outlets it carries (JSON
+        -- list of source ids, near-duplicates as their original's outlet) and how many members have a
+        -- check-worthiness score. NULL until its stats are next computed from all its members.
+        ALTER TABLE narratives ADD COLUMN outlets TEXT;
+        ALTER TABLE narratives ADD COLUMN scored INTEGER;
+        """,
+    )
+    db.execute("""
+        UPDATE narratives SET (outlets, scored) = (
+            SELECT json_group_array(DISTINCT coalesce(orig.source_id, a.source_id))
+                       FILTER (WHERE coalesce(orig.source_id, a.source_id) IS NOT NULL), count(c.checkworthy)
+            FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
+            LEFT JOIN articles orig ON orig.id = a.duplicate_of WHERE nc.narrative_id = narratives.id)
+        WHERE status = 'active'""")
