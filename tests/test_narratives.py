@@ -209,6 +209,14 @@ def test_stats_grown_from_the_joining_claims_equal_stats_counted_from_all(store:
     review.move(store.store, store.claim_id(TOPICS["jobs"][0]), debt, reviewer="ana")
     _same_as_counted_from_all_members(store)
     assert store.narrative(debt)["first_seen"] == "2023-12-01"
+    # a member scored again after it joined: the stored mean is not grown from, but counted again
+    from tracker.store.claims import set_checkworthy
+
+    with store.store.write() as db:
+        set_checkworthy(db, [(store.claim_id(TOPICS["debt"][1]), 0.99)])
+    assert store.narrative(debt)["scored"] is None
+    store.add([{**r, "source": "Late Wire", "date": "2024-06-01"} for r in batch(range(2, 3))])
+    _same_as_counted_from_all_members(store)
 
 
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001

@@ -76,8 +76,12 @@ def unscored(db: sqlite_utils.Database, limit: int | None = None) -> list[tuple[
 
 
 def set_checkworthy(db: sqlite_utils.Database, scores: Iterable[tuple[int, float]]) -> None:
-    db.conn.executemany("UPDATE claims SET checkworthy = ? WHERE id = ?",
-                        [(round(float(s), 4), int(c)) for c, s in scores])
+    rows = [(round(float(s), 4), int(c)) for c, s in scores]
+    db.conn.executemany("UPDATE claims SET checkworthy = ? WHERE id = ?", rows)
+    for chunk in chunks([c for _, c in rows]):  # a narrative whose member was scored after joining: its mean and
+        db.execute(  # count of scored members are counted again from all members at its next change
+            f"UPDATE narratives SET scored = NULL WHERE id IN (SELECT narrative_id FROM narrative_claims "
+            f"WHERE claim_id IN ({marks(chunk)}))", chunk)
 
 
 def texts(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> dict[int, str]:
