@@ -255,15 +255,10 @@ def theme_volume(db: sqlite_utils.Database, freq: str = "Y", limit: int = 8) -> 
     _freq(freq)
     top = db.execute("""SELECT id, coalesce(label, 'theme ' || id), volume FROM themes WHERE status = 'active'
                         ORDER BY size DESC, id LIMIT ?""", [limit]).fetchall()
-    live = store_themes.day_volume(db, [t for t, _, volume in top if volume is None])
-    stale = store_themes.stale_days(db)  # claims dated then changed narrative since the last update: count live
-    fresh = store_themes.day_volume(db, [t for t, _, volume in top if volume is not None], stale) if stale else {}
-    frames = []
-    for theme_id, label, volume in top:
-        days = live[theme_id] if volume is None else json.loads(volume)
-        if theme_id in fresh:
-            days = store_themes.with_days(days, stale, fresh[theme_id])
-        frames.append(pd.DataFrame({"day": days["day"], "articles": days["articles"], "theme": f"#{theme_id} {label}"}))
+    # days whose claims changed narrative since the last update (a reviewer's move or merge) are counted live
+    volumes = store_themes.current_volume(db, {t: v for t, _, v in top}, store_themes.stale_days(db))
+    frames = [pd.DataFrame({"day": volumes[t]["day"], "articles": volumes[t]["articles"], "theme": f"#{t} {label}"})
+              for t, label, _ in top]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day", "articles", "theme"])
     frame = frame[frame["articles"] > 0]
     if frame.empty:

@@ -27,7 +27,6 @@ Tables (see the CREATE statements below for every column):
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import sqlite_utils
@@ -499,11 +498,11 @@ def m013_theme_volume(db: sqlite_utils.Database) -> None:
         CREATE TABLE theme_volume_days (day TEXT PRIMARY KEY);
         """,
     )
-    from tracker.store.themes import day_volume  # here, not at the top: the store modules import this one
+    from tracker.store.themes import day_volume, volume_json  # here, not at the top: the store modules import this
 
     active = [t for (t,) in db.execute("SELECT id FROM themes WHERE status = 'active'")]
     for theme_id, volume in day_volume(db, active).items():
-        db.execute("UPDATE themes SET volume = ? WHERE id = ?", [json.dumps(volume, separators=(",", ":")), theme_id])
+        db.execute("UPDATE themes SET volume = ? WHERE id = ?", [volume_json(volume), theme_id])
 
 
 @migrations()

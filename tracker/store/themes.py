@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -171,7 +171,12 @@ def stale_days(db: sqlite_utils.Database) -> list[str]:
     return [d for (d,) in db.execute("SELECT day FROM theme_volume_days ORDER BY day")]
 
 
-def with_days(stored: dict[str, list[Any]], days: Sequence[str], fresh: dict[str, list[Any]]) -> dict[str, list[Any]]:
+def volume_json(volume: dict[str, list[Any]]) -> str:
+    """A theme's day counts as stored in ``themes.volume``."""
+    return json.dumps(volume, separators=(",", ":"))
+
+
+def _with_days(stored: dict[str, list[Any]], days: Sequence[str], fresh: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """``stored`` day counts with those of ``days`` replaced by ``fresh`` ones."""
     counts = {d: k for d, k in zip(stored["day"], stored["articles"], strict=True)}
     for day in days:
@@ -181,18 +186,25 @@ def with_days(stored: dict[str, list[Any]], days: Sequence[str], fresh: dict[str
     return {"day": [d for d, _ in ordered], "articles": [k for _, k in ordered]}
 
 
+def current_volume(db: sqlite_utils.Database, stored: Mapping[int, str | None],
+                   days: Sequence[str]) -> dict[int, dict[str, list[Any]]]:
+    """Each theme's day counts as they stand, from its stored ``volume`` (theme id -> JSON) with the ``days`` whose
+    counts may be out of date recounted; a theme with none stored is counted whole."""
+    whole = day_volume(db, [t for t, v in stored.items() if v is None])
+    fresh = day_volume(db, [t for t, v in stored.items() if v is not None], days) if days else {}
+    return {t: whole[t] if v is None else _with_days(json.loads(v), days, fresh[t]) if days else json.loads(v)
+            for t, v in stored.items()}
+
+
 def settle_volume(db: sqlite_utils.Database) -> int:
     """Recount every active theme's articles on the stale days and clear the list (inside the caller's
     transaction); returns how many days. The cost is the claims of those days, not of the themes."""
     days = stale_days(db)
     if not days:
         return 0
-    themes = {t: v for t, v in db.execute("SELECT id, volume FROM themes WHERE status = 'active'")}
-    fresh = day_volume(db, list(themes), days)
-    for theme_id, volume in themes.items():
-        stored = json.loads(volume) if volume else day_volume(db, [theme_id])[theme_id]
-        db.execute("UPDATE themes SET volume = ? WHERE id = ?",
-                   [json.dumps(with_days(stored, days, fresh[theme_id]), separators=(",", ":")), theme_id])
+    stored = dict(db.execute("SELECT id, volume FROM themes WHERE status = 'active'").fetchall())
+    for theme_id, volume in current_volume(db, stored, days).items():
+        db.execute("UPDATE themes SET volume = ? WHERE id = ?", [volume_json(volume), theme_id])
     db.execute("DELETE FROM theme_volume_days")
     return len(days)
 
@@ -200,7 +212,7 @@ def settle_volume(db: sqlite_utils.Database) -> int:
 def save_description(db: sqlite_utils.Database, theme_id: int, stats: Sequence[Any], keywords: list[str],
                      label: str | None) -> None:
     """Store a theme's counts, keywords, articles per day and (unless a reviewer named it) label."""
-    volume = json.dumps(day_volume(db, [theme_id])[theme_id], separators=(",", ":"))
+    volume = volume_json(day_volume(db, [theme_id])[theme_id])
     db.execute(
         "UPDATE themes SET keywords = ?, n_narratives = ?, size = ?, n_sources = ?, first_seen = ?, last_seen = ?, "
         "volume = ?, label = CASE WHEN label_locked THEN label ELSE ? END WHERE id = ?",
