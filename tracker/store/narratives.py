@@ -274,7 +274,7 @@ def refresh_stats(db: sqlite_utils.Database, narrative_ids: Iterable[int | None]
     A narrative in ``joined`` only gained those claims (none left it): its stats grow from the stored ones and the
     joining claims alone, so an increment costs its new claims, not the members of every narrative they join (at
     1,000,000 claims those held 81% of the store). The others are counted from all their members, as is one whose
-    stored outlets are unknown or whose earliest date a joining claim ties.
+    stored outlets or scored count are unknown or that a joining claim dated on or before its first date joins.
     """
     ids = sorted({int(n) for n in narrative_ids if n is not None})
     if not ids:
