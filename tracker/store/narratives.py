@@ -664,14 +664,17 @@ def foreign_claims(db: sqlite_utils.Database, covered: Sequence[str], *,
                    narratives: Iterable[int] | None = None) -> list[tuple[int, str]]:
     """``(claim id, text)`` of claims in known languages outside ``covered``: all of them (``narratives`` None),
     else those never considered (in no narrative, not recorded as noise) and those in ``narratives``."""
-    base = (f"SELECT c.id, c.text FROM claims c JOIN articles a ON a.id = c.article_id "
+    # from the language index to the claims: the other way round reads every claim and article of the store
+    base = (f"SELECT c.id, c.text FROM articles a CROSS JOIN claims c ON c.article_id = a.id "
             f"WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)})")
     if narratives is None:
         return db.execute(base + " ORDER BY c.id", list(covered)).fetchall()
     rows = db.execute(base + " AND c.id NOT IN (SELECT claim_id FROM narrative_claims) "
                              "AND c.id NOT IN (SELECT claim_id FROM unclustered_claims)", list(covered)).fetchall()
-    rows += _in(db, base + " AND c.id IN (SELECT claim_id FROM narrative_claims WHERE narrative_id IN ({marks}))",
-                narratives, list(covered))
+    rows += _in(db, f"SELECT c.id, c.text FROM articles a CROSS JOIN claims c ON c.article_id = a.id "
+                    f"CROSS JOIN narrative_claims nc ON nc.claim_id = c.id "
+                    f"WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)}) "
+                    f"AND nc.narrative_id IN ({{marks}})", narratives, list(covered))
     return sorted(set(rows))
 
 

@@ -538,3 +538,19 @@ def m015_incremental_narrative_stats(db: sqlite_utils.Database) -> None:
             FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id JOIN articles a ON a.id = c.article_id
             LEFT JOIN articles orig ON orig.id = a.duplicate_of WHERE nc.narrative_id = narratives.id)
         WHERE status = 'active'""")
+
+
+@migrations()
+def m016_indexes_for_new_work(db: sqlite_utils.Database) -> None:
+    _execute_script(
+        db,
+        """
+        -- Claims that joined a narrative since it was last described have no similarity yet; an update fills them
+        -- in. Found through the narrative index, that read every member of every narrative a batch touched (0.76M
+        -- rows, 2.2 s, for 1,000 articles into a million claims); this index holds only the unfilled ones.
+        CREATE INDEX idx_narrative_claims_unscored ON narrative_claims(narrative_id) WHERE similarity IS NULL;
+        -- Claims in languages the embedding model does not represent are placed cross-lingually on every update.
+        -- Finding them read every article row, text included; this index finds their articles directly.
+        CREATE INDEX idx_articles_language ON articles(language);
+        """,
+    )

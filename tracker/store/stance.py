@@ -196,9 +196,9 @@ def claim_probabilities_of_articles(db: sqlite_utils.Database, target_id: int,
                CASE WHEN s.source = 'reviewer' THEN s.label = 'favor' ELSE s.p_favor END,
                CASE WHEN s.source = 'reviewer' THEN s.label = 'against' ELSE s.p_against END,
                CASE WHEN s.source = 'reviewer' THEN s.label = 'none' ELSE s.p_none END
-        FROM stances s JOIN claims c ON c.id = s.subject_id
-        WHERE s.subject = 'claim' AND s.target_id = ? AND (s.p_favor IS NOT NULL OR s.source = 'reviewer')
-          AND c.article_id IN ({marks})""", article_ids, [target_id])
+        FROM claims c CROSS JOIN stances s ON s.subject = 'claim' AND s.subject_id = c.id AND s.target_id = ?
+        WHERE (s.p_favor IS NOT NULL OR s.source = 'reviewer') AND c.article_id IN ({marks})""",
+               article_ids, [target_id])  # from the articles' claims: the target's stances are every claim's
 
 
 def save_article_stances(db: sqlite_utils.Database, target_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
