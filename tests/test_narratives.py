@@ -219,6 +219,38 @@ def test_stats_grown_from_the_joining_claims_equal_stats_counted_from_all(store:
     _same_as_counted_from_all_members(store)
 
 
+def test_cluster_narrative_counts_kept_by_triggers_equal_counts_from_members(store: World) -> None:
+    from tracker.store.narratives import counted_overlap
+
+    def kept() -> dict:
+        return {(k, n, by): c for k, n, by, c in store.db.execute("SELECT * FROM cluster_narratives")}
+
+    assert kept() == counted_overlap(store.db) and kept()
+    store.add(batch(range(4, 6)))  # claims join clusters and narratives
+    assert kept() == counted_overlap(store.db)
+    debt, jobs = store.topic_narrative("debt"), store.topic_narrative("jobs")
+    review.move(store.store, store.claim_id(TOPICS["jobs"][0]), debt, reviewer="ana")  # now reviewer-placed
+    assert kept() == counted_overlap(store.db)
+    assert any(by == "reviewer" for _, _, by in kept())
+    review.exclude(store.store, store.claim_id(TOPICS["debt"][2]), debt, reviewer="ana")
+    review.split(store.store, jobs, [store.claim_id(TOPICS["jobs"][i]) for i in (1, 2)], "jobs, again",
+                 reviewer="ana")
+    review.merge(store.store, [store.topic_narrative("naval")], debt, reviewer="ana")
+    assert kept() == counted_overlap(store.db)
+    store.add([{**r, "source": "Late Wire", "date": "2024-06-01"} for r in batch(range(2, 4))])
+    assert kept() == counted_overlap(store.db)
+    run_narratives(store.store, store.embedder, rebuild=True)  # every cluster written again
+    assert kept() == counted_overlap(store.db)
+    # the clusterer's own writes: a merge of two clusters, and a claim given another cluster
+    from tracker.store.narratives import set_claim_clusters
+
+    (first, second), claim = sorted({k for k, _, _ in kept()})[:2], store.claim_id(TOPICS["debt"][0])
+    with store.store.write() as db:
+        set_claim_clusters(db, [(claim, 10_000)], merged={second: first})
+    assert kept() == counted_overlap(store.db)
+    assert not any(k == second for k, _, _ in kept()) and any(k == 10_000 for k, _, _ in kept())
+
+
 def test_central_claim_is_the_closest_member_from_the_first_run(tmp_path: Path, embedder) -> None:  # noqa: ANN001
     s = World(tmp_path, embedder)
     order = [4, 5, 0, 1, 2, 3]  # the first claims stored are not the most typical wordings

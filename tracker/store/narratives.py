@@ -114,11 +114,9 @@ def cluster_scope(db: sqlite_utils.Database, cluster_ids: Iterable[int], *, clai
     cluster_ids = set(cluster_ids)
     members = {c: k for c, k in _in(db, "SELECT claim_id, cluster_id FROM claim_clusters WHERE cluster_id IN "
                                         "({marks})", cluster_ids)} if claims else {}
-    counts = {(k, n, by): count for k, n, by, count in _in(
-        db, "SELECT cc.cluster_id, nc.narrative_id, nc.assigned_by, count(*) FROM claim_clusters cc "
-            "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id "
-            "WHERE cc.cluster_id IN ({marks}) GROUP BY 1, 2, 3",
-        cluster_ids)} if overlap else {}
+    counts = {(k, n, by): count for k, n, by, count in _in(  # kept by triggers (migration 017): no member is read
+        db, "SELECT cluster_id, narrative_id, assigned_by, claims FROM cluster_narratives WHERE cluster_id IN "
+            "({marks})", cluster_ids)} if overlap else {}
     return members, counts
 
 
@@ -126,9 +124,15 @@ def all_clusters(db: sqlite_utils.Database) -> tuple[dict[int, int], dict[tuple[
     """Every clustered claim (claim -> cluster) and the overlap of every cluster with narratives (a rebuild)."""
     claims = dict(db.execute("SELECT claim_id, cluster_id FROM claim_clusters").fetchall())
     overlap = {(k, n, by): count for k, n, by, count in db.execute(
+        "SELECT cluster_id, narrative_id, assigned_by, claims FROM cluster_narratives")}
+    return claims, overlap
+
+
+def counted_overlap(db: sqlite_utils.Database) -> dict[tuple[int, int, str], int]:
+    """The overlap of every cluster with narratives counted from the members: what ``cluster_narratives`` holds."""
+    return {(k, n, by): count for k, n, by, count in db.execute(
         "SELECT cc.cluster_id, nc.narrative_id, nc.assigned_by, count(*) FROM claim_clusters cc "
         "JOIN narrative_claims nc ON nc.claim_id = cc.claim_id GROUP BY 1, 2, 3")}
-    return claims, overlap
 
 
 # --- applying a plan --------------------------------------------------------------------------------------------
@@ -464,8 +468,10 @@ def set_claim_clusters(db: sqlite_utils.Database, pairs: Iterable[tuple[int, int
     """Record the clusterer's cluster of each claim, and point claims of clusters it merged at the survivor."""
     if replace_all:
         db.execute("DELETE FROM claim_clusters")
-    db.conn.executemany("INSERT OR REPLACE INTO claim_clusters(claim_id, cluster_id) VALUES (?, ?)",
-                        [(int(c), int(k)) for c, k in pairs])
+    db.conn.executemany(  # an upsert: OR REPLACE fires the counts' delete trigger only with recursive triggers on
+        "INSERT INTO claim_clusters(claim_id, cluster_id) VALUES (?, ?) "
+        "ON CONFLICT(claim_id) DO UPDATE SET cluster_id = excluded.cluster_id",
+        [(int(c), int(k)) for c, k in pairs])
     db.conn.executemany("UPDATE claim_clusters SET cluster_id = ? WHERE cluster_id = ?",
                         [(int(keep), int(gone)) for gone, keep in sorted((merged or {}).items())])
 
