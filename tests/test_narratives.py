@@ -163,17 +163,36 @@ def test_narratives_are_created_with_descriptions(store: World) -> None:
 def test_word_frequencies_read_whole_or_word_by_word_agree(store: World) -> None:
     from tracker.store.narratives import TermFrequency, document_frequency
 
+    store.db.execute("DELETE FROM term_docs")  # the pipeline kept the words it described with
     words = ["debt", "convoy", "china-pakistan", "nosuchword", "jobs", 3, "debt", "naval"]
     total, by_word = document_frequency(store.db)
     by_word._budget = 10**9  # never reads the vocabulary whole
     whole = TermFrequency(store.db, claims=0)  # reads it whole at the first word it does not know
     assert [w in by_word for w in words] == [w in whole for w in words]
     assert {w: by_word[w] for w in words if w in by_word} == {w: whole[w] for w in words if w in whole}
-    assert whole["debt"] > 0 and "nosuchword" not in whole and whole._whole and not by_word._whole
+    assert whole["debt"] > 0 and "nosuchword" not in whole
+    assert whole._vocabulary is not None and by_word._vocabulary is None
     switching = TermFrequency(store.db, claims=2 * TermFrequency.WORDS_PER_CLAIM_SCAN)  # two lookups, then whole
     assert [switching.get(w) for w in words if isinstance(w, str)] == [whole.get(w) for w in words
                                                                        if isinstance(w, str)]
-    assert switching._whole and total > 0
+    assert switching._vocabulary is not None and total > 0
+
+
+def test_word_frequencies_are_kept_until_the_store_grows_by_a_tenth(store: World) -> None:
+    from tracker.store.narratives import TermFrequency, document_frequency
+
+    store.db.execute("DELETE FROM term_docs")
+    words = ["debt", "convoy", "nosuchword", "jobs"]
+    total, counted = document_frequency(store.db)
+    expected = {w: counted.get(w) for w in words}
+    with store.store.write() as db:
+        counted.save(db)
+    assert store.db.execute("SELECT count(*) FROM term_docs").fetchone()[0] == len(words)
+    kept = TermFrequency(store.db, total)
+    kept._budget = 0  # any word counted again would read the vocabulary whole
+    assert {w: kept.get(w) for w in words} == expected and kept._vocabulary is None and not kept._counted
+    grown = TermFrequency(store.db, int(total / (1 - TermFrequency.STALE)) + 1)  # a tenth more claims since
+    assert {w: grown.get(w) for w in words} == expected and set(grown._counted) == set(words)
 
 
 STATS = "size, n_articles, n_sources, first_seen, last_seen, first_source_id, outlets, scored, checkworthy"

@@ -160,6 +160,7 @@ def describe_narratives(store: Store, narrative_ids: list[int], embedder: Embedd
                         db, n, keywords=found.keywords, central_claim_id=found.central_claim_id,
                         representatives=found.representatives, label=found.label, centroid=found.centroid,
                         model=model, similarity=found.similarity, boilerplate=found.boilerplate)
+                document_frequency.save(db)
             bar.update(len(batch))
 
 
@@ -283,3 +284,4 @@ def describe_themes(db: Any, theme_ids: list[int], *, n_keywords: int = 6) -> No
         stats, texts = store_themes.description_inputs(db, theme_id)
         keywords = distinctive_keywords(texts, max(total, 1), document_frequency, n_keywords)
         store_themes.save_description(db, theme_id, stats, keywords, keyword_label(keywords))
+    document_frequency.save(db)
