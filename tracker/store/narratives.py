@@ -620,11 +620,11 @@ class TermFrequency(Mapping[str, int]):
         if not isinstance(term, str):
             return None
         if term not in self._known:
-            row = self._db.execute("SELECT docs FROM term_docs WHERE term = ? AND claims >= ?",
-                                   [term, self._claims * (1 - self.STALE)]).fetchone()
-            if row is None:
-                row = (self._counted.setdefault(term, self._count(term)),)
-            self._known[term] = int(row[0]) or None
+            kept = self._db.execute("SELECT docs FROM term_docs WHERE term = ? AND claims >= ?",
+                                    [term, self._claims * (1 - self.STALE)]).fetchone()
+            if kept is None:
+                self._counted[term] = self._count(term)
+            self._known[term] = int(kept[0] if kept else self._counted[term]) or None
         return self._known[term]
 
     def save(self, db: sqlite_utils.Database) -> None:
@@ -686,16 +686,14 @@ def foreign_claims(db: sqlite_utils.Database, covered: Sequence[str], *,
     """``(claim id, text)`` of claims in known languages outside ``covered``: all of them (``narratives`` None),
     else those never considered (in no narrative, not recorded as noise) and those in ``narratives``."""
     # from the language index to the claims: the other way round reads every claim and article of the store
-    base = (f"SELECT c.id, c.text FROM articles a CROSS JOIN claims c ON c.article_id = a.id "
-            f"WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)})")
+    select = "SELECT c.id, c.text FROM articles a CROSS JOIN claims c ON c.article_id = a.id"
+    foreign = f"a.language IS NOT NULL AND a.language NOT IN ({marks(covered)})"
     if narratives is None:
-        return db.execute(base + " ORDER BY c.id", list(covered)).fetchall()
-    rows = db.execute(base + " AND c.id NOT IN (SELECT claim_id FROM narrative_claims) "
-                             "AND c.id NOT IN (SELECT claim_id FROM unclustered_claims)", list(covered)).fetchall()
-    rows += _in(db, f"SELECT c.id, c.text FROM articles a CROSS JOIN claims c ON c.article_id = a.id "
-                    f"CROSS JOIN narrative_claims nc ON nc.claim_id = c.id "
-                    f"WHERE a.language IS NOT NULL AND a.language NOT IN ({marks(covered)}) "
-                    f"AND nc.narrative_id IN ({{marks}})", narratives, list(covered))
+        return db.execute(f"{select} WHERE {foreign} ORDER BY c.id", list(covered)).fetchall()
+    rows = db.execute(f"{select} WHERE {foreign} AND c.id NOT IN (SELECT claim_id FROM narrative_claims) "
+                      f"AND c.id NOT IN (SELECT claim_id FROM unclustered_claims)", list(covered)).fetchall()
+    rows += _in(db, f"{select} CROSS JOIN narrative_claims nc ON nc.claim_id = c.id "
+                    f"WHERE {foreign} AND nc.narrative_id IN ({{marks}})", narratives, list(covered))
     return sorted(set(rows))
 
 

@@ -28,6 +28,7 @@ Tables (see the CREATE statements below for every column):
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -567,17 +568,39 @@ def _count(sign: str, cluster: str, narrative: str, by: str, where: str) -> str:
             f"DELETE FROM cluster_narratives WHERE {key} AND claims <= 0;")
 
 
+def _counting_triggers(name: str, table: str, columns: Sequence[str], other: str) -> str:
+    """Insert, delete and update triggers on ``table`` (whose ``columns`` hold part of the count's key; the rest
+    comes from the claim's row in ``other``) that move a claim's count in ``cluster_narratives``."""
+    def key(row: str) -> tuple[str, str, str, str]:
+        mine = {c: f"{row}.{c}" for c in columns}
+        return (mine.get("cluster_id", "cluster_id"), mine.get("narrative_id", "narrative_id"),
+                mine.get("assigned_by", "assigned_by"), f"{other} WHERE claim_id = {row}.claim_id")
+
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+    return f"""
+        CREATE TRIGGER cluster_narratives_{name}_ai AFTER INSERT ON {table} BEGIN
+            {_count("+", *key("NEW"))}
+        END;
+        CREATE TRIGGER cluster_narratives_{name}_ad AFTER DELETE ON {table} BEGIN
+            {_count("-", *key("OLD"))}
+        END;
+        CREATE TRIGGER cluster_narratives_{name}_au AFTER UPDATE OF {", ".join(columns)} ON {table}
+        WHEN {changed} BEGIN
+            {_count("-", *key("OLD"))}
+            {_count("+", *key("NEW"))}
+        END;
+    """
+
+
 @migrations()
 def m017_cluster_narrative_counts(db: sqlite_utils.Database) -> None:
     # An update decides which narrative each cluster it touched continues from the clusters' composition. Counted
     # from the members, that read every claim of every touched cluster: with clusters of Zipf sizes most of a
     # million-claim store (2.2 s for 1,000 articles). The counts are kept here instead, by triggers, so every
     # writer of memberships or clusters (the planner, reviewers' actions, a rebuild) keeps them exact.
-    its_cluster = "claim_clusters WHERE claim_id = {row}.claim_id"
-    its_narrative = "narrative_claims WHERE claim_id = {row}.claim_id"
     _execute_script(
         db,
-        f"""
+        """
         CREATE TABLE cluster_narratives (
             cluster_id INTEGER NOT NULL,
             narrative_id INTEGER NOT NULL,
@@ -588,29 +611,9 @@ def m017_cluster_narrative_counts(db: sqlite_utils.Database) -> None:
         INSERT INTO cluster_narratives(cluster_id, narrative_id, assigned_by, claims)
             SELECT cc.cluster_id, nc.narrative_id, nc.assigned_by, count(*) FROM claim_clusters cc
             JOIN narrative_claims nc ON nc.claim_id = cc.claim_id GROUP BY 1, 2, 3;
-        CREATE TRIGGER cluster_narratives_member_ai AFTER INSERT ON narrative_claims BEGIN
-            {_count("+", "cluster_id", "NEW.narrative_id", "NEW.assigned_by", its_cluster.format(row="NEW"))}
-        END;
-        CREATE TRIGGER cluster_narratives_member_ad AFTER DELETE ON narrative_claims BEGIN
-            {_count("-", "cluster_id", "OLD.narrative_id", "OLD.assigned_by", its_cluster.format(row="OLD"))}
-        END;
-        CREATE TRIGGER cluster_narratives_member_au AFTER UPDATE OF narrative_id, assigned_by ON narrative_claims
-        WHEN OLD.narrative_id IS NOT NEW.narrative_id OR OLD.assigned_by IS NOT NEW.assigned_by BEGIN
-            {_count("-", "cluster_id", "OLD.narrative_id", "OLD.assigned_by", its_cluster.format(row="OLD"))}
-            {_count("+", "cluster_id", "NEW.narrative_id", "NEW.assigned_by", its_cluster.format(row="NEW"))}
-        END;
-        CREATE TRIGGER cluster_narratives_cluster_ai AFTER INSERT ON claim_clusters BEGIN
-            {_count("+", "NEW.cluster_id", "narrative_id", "assigned_by", its_narrative.format(row="NEW"))}
-        END;
-        CREATE TRIGGER cluster_narratives_cluster_ad AFTER DELETE ON claim_clusters BEGIN
-            {_count("-", "OLD.cluster_id", "narrative_id", "assigned_by", its_narrative.format(row="OLD"))}
-        END;
-        CREATE TRIGGER cluster_narratives_cluster_au AFTER UPDATE OF cluster_id ON claim_clusters
-        WHEN OLD.cluster_id IS NOT NEW.cluster_id BEGIN
-            {_count("-", "OLD.cluster_id", "narrative_id", "assigned_by", its_narrative.format(row="OLD"))}
-            {_count("+", "NEW.cluster_id", "narrative_id", "assigned_by", its_narrative.format(row="NEW"))}
-        END;
-        """,
+        """
+        + _counting_triggers("member", "narrative_claims", ["narrative_id", "assigned_by"], "claim_clusters")
+        + _counting_triggers("cluster", "claim_clusters", ["cluster_id"], "narrative_claims"),
     )
 
 
